@@ -1,0 +1,61 @@
+"""Overview: what is in the project, what is wrong with it, and how train and test differ."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from core.summaries import class_distribution, gallery_items, size_distribution
+from workbench import state
+from workbench.components.gallery import gallery
+from workbench.components.findings import show_findings
+from workbench.data import dataset
+
+project = state.current_project()
+data = dataset(project)
+
+st.title("Overview")
+has_holdout = data.test_labels is not None
+cols = st.columns(5)
+cols[0].metric("Train images", f"{len(data.train):,}")
+cols[1].metric("Test images", f"{len(data.test):,}")
+cols[2].metric("Classes", f"{data.num_classes}")
+cols[3].metric("Check", "not usable" if data.report.errors else f"{len(data.report.warnings)} warning(s)")
+cols[4].metric("Labelled test", f"{len(data.test_labels):,}" if has_holdout else "none")
+
+show_findings(data.report)
+if not data.report.usable:
+    st.stop()
+
+left, right = st.columns([3, 2])
+with left:
+    dist = class_distribution(data)
+    fig = px.bar(dist, x="class_name", y="share", color="split", barmode="group", hover_data=["count", "target"],
+                 labels={"class_name": "class", "share": "share of split"}, title="Class distribution")
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", yaxis_tickformat=".0%")
+    st.plotly_chart(fig, width="stretch")
+with right:
+    sizes = size_distribution(data)
+    fig = px.scatter(sizes, x="width", y="height", size="count", color="split", hover_data=["count"],
+                     title="Image sizes (width x height)", size_max=40)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="")
+    st.plotly_chart(fig, width="stretch")
+    if len(sizes) <= 6:
+        st.caption(" · ".join(f"{r.split}: {r.width}x{r.height} ({r.count:,})" for r in sizes.itertuples()))
+
+st.subheader("Train beside test")
+options = [None, *data.classes]
+chosen = st.selectbox(
+    "Class", options, key=state.OVERVIEW_CLASS,
+    format_func=lambda t: "All classes" if t is None else f"{t} · {data.class_name(t)}",
+    help="Train is filtered by its given label" + ("; test by its hold-out label." if has_holdout else
+                                                   "; test has no labels until a run predicts them."),
+)
+train_col, test_col = st.columns(2, gap="medium")
+with train_col:
+    st.markdown("**Train**")
+    gallery(gallery_items(data, "train", target=chosen), name="overview_train", page_size=24, min_px=96)
+with test_col:
+    st.markdown("**Test**")
+    test_target = chosen if has_holdout else None
+    gallery(gallery_items(data, "test", target=test_target), name="overview_test", page_size=24, min_px=96)

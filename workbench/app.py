@@ -1,0 +1,30 @@
+"""Entry point: `streamlit run workbench/app.py [-- --project DIR]`. A router and nothing else."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts this file's folder on sys.path, not the repository root; make `core` and
+# `pages` importable when the package is not installed (an installed one wins).
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+import streamlit as st  # noqa: E402
+
+from workbench.components.project_picker import project_sidebar  # noqa: E402
+
+st.set_page_config(page_title="Image workbench", page_icon=":material/grid_view:", layout="wide")
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+navigation = st.navigation(
+    {
+        "Data": [
+            st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        ],
+    }
+)
+project_sidebar()
+navigation.run()

@@ -1,0 +1,103 @@
+"""The paginated thumbnail gallery every page reuses.
+
+One inline component (st.components.v2) draws a whole page of thumbnails as a CSS grid from
+cached JPEG thumbnails sent as data URIs; there is no Streamlit element per image. Clicking an
+image opens a dialog with the full-size image and its metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.images import ImageError, open_rgb
+from workbench import state
+from workbench.data import thumbnail_data_uri
+
+_HERE = Path(__file__).resolve().parent
+_component = st.components.v2.component(
+    "wb_gallery",
+    html='<div class="wb-gallery"></div>',
+    css=(_HERE / "gallery.css").read_text(encoding="utf-8"),
+    js=(_HERE / "gallery.js").read_text(encoding="utf-8"),
+)
+
+HIDDEN_IN_DETAIL = {"thumb", "caption", "sub", "tone", "path"}
+
+
+def gallery(
+    items: pd.DataFrame,
+    *,
+    name: str,
+    page_size: int = 48,
+    min_px: int = 112,
+    empty_text: str = "No images match.",
+) -> str | None:
+    """Show `items` as pages of thumbnails; returns the ID clicked in this rerun, if any.
+
+    items: one row per image with columns ID, thumb (thumbnail path), path (full image), caption,
+    and optionally sub (second caption line), tone ("good" / "bad" / "") and any metadata columns,
+    which the detail dialog lists.
+    """
+    total = len(items)
+    num_pages = max(1, -(-total // page_size))
+    header = st.container()
+    page = 1
+    if num_pages > 1:
+        page = st.pagination(num_pages, key=state.gallery_page_key(name, num_pages), max_visible_pages=7)
+    start = (page - 1) * page_size
+    shown = items.iloc[start : start + page_size]
+    header.caption(
+        f"{total:,} image(s)" + (f", showing {start + 1:,}-{start + len(shown):,}" if total > page_size else "")
+    )
+    payload = []
+    for row in shown.itertuples(index=False):
+        record = row._asdict()
+        payload.append(
+            {
+                "id": record["ID"],
+                "src": thumbnail_data_uri(record["thumb"]),
+                "caption": record.get("caption", record["ID"]),
+                "sub": record.get("sub", ""),
+                "tone": record.get("tone", ""),
+                "title": record["ID"],
+            }
+        )
+    result = _component(
+        data={"items": payload, "min_px": min_px, "empty": empty_text},
+        key=state.gallery_component_key(name),
+        on_clicked_change=lambda: None,
+    )
+    clicked = getattr(result, "clicked", None)
+    if clicked:
+        match = items.loc[items["ID"] == clicked]
+        if len(match):
+            show_detail(match.iloc[0])
+        return str(clicked)
+    return None
+
+
+@st.dialog("Image", width="large")
+def show_detail(row: pd.Series) -> None:
+    """The image at full resolution beside its metadata."""
+    left, right = st.columns([3, 2])
+    with left:
+        try:
+            image = open_rgb(Path(row["path"]))
+        except ImageError as exc:
+            st.error(str(exc))
+        else:
+            # Small images are scaled up without smoothing so individual pixels stay visible.
+            width = image.width if image.width >= 384 else 384
+            st.image(image, width=width)
+    with right:
+        st.subheader(str(row["ID"]))
+        meta = {k: v for k, v in row.items() if k not in HIDDEN_IN_DETAIL and pd.notna(v) and v != ""}
+        meta["file"] = str(row.get("path", ""))
+        st.dataframe(
+            pd.DataFrame({"field": list(meta), "value": [str(v) for v in meta.values()]}),
+            hide_index=True,
+            width="stretch",
+        )

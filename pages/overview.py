@@ -7,8 +7,8 @@ import streamlit as st
 
 from core.summaries import class_distribution, gallery_items, size_distribution
 from workbench import state
-from workbench.components.gallery import gallery
 from workbench.components.findings import show_findings
+from workbench.components.gallery import gallery
 from workbench.data import dataset
 
 project = state.current_project()
@@ -30,14 +30,30 @@ if not data.report.usable:
 left, right = st.columns([3, 2])
 with left:
     dist = class_distribution(data)
-    fig = px.bar(dist, x="class_name", y="share", color="split", barmode="group", hover_data=["count", "target"],
-                 labels={"class_name": "class", "share": "share of split"}, title="Class distribution")
+    fig = px.bar(
+        dist,
+        x="class_name",
+        y="share",
+        color="split",
+        barmode="group",
+        hover_data=["count", "target"],
+        labels={"class_name": "class", "share": "share of split"},
+        title="Class distribution",
+    )
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", yaxis_tickformat=".0%")
     st.plotly_chart(fig, width="stretch")
 with right:
     sizes = size_distribution(data)
-    fig = px.scatter(sizes, x="width", y="height", size="count", color="split", hover_data=["count"],
-                     title="Image sizes (width x height)", size_max=40)
+    fig = px.scatter(
+        sizes,
+        x="width",
+        y="height",
+        size="count",
+        color="split",
+        hover_data=["count"],
+        title="Image sizes (width x height)",
+        size_max=40,
+    )
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="")
     st.plotly_chart(fig, width="stretch")
     if len(sizes) <= 6:
@@ -46,10 +62,12 @@ with right:
 st.subheader("Train beside test")
 options = [None, *data.classes]
 chosen = st.selectbox(
-    "Class", options, key=state.OVERVIEW_CLASS,
+    "Class",
+    options,
+    key=state.OVERVIEW_CLASS,
     format_func=lambda t: "All classes" if t is None else f"{t} · {data.class_name(t)}",
-    help="Train is filtered by its given label" + ("; test by its hold-out label." if has_holdout else
-                                                   "; test has no labels until a run predicts them."),
+    help="Train is filtered by its given label"
+    + ("; test by its hold-out label." if has_holdout else "; test has no labels until a run predicts them."),
 )
 train_col, test_col = st.columns(2, gap="medium")
 with train_col:

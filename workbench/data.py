@@ -32,7 +32,9 @@ def dataset(root: Path) -> Dataset:
     slot = st.empty()
 
     def progress(done: int, total: int) -> None:
-        slot.progress(done / max(total, 1), text=f"Indexing images (size, decode check, thumbnail): {done:,} / {total:,}")
+        slot.progress(
+            done / max(total, 1), text=f"Indexing images (size, decode check, thumbnail): {done:,} / {total:,}"
+        )
 
     loaded = load_dataset(root, progress=progress)
     slot.empty()

@@ -46,12 +46,19 @@ def project_sidebar() -> Path:
         st.markdown(f"**Project** · `{project.name}`")
         st.caption(str(project))
         with st.expander("Open another project", expanded=False):
-            st.text_input("Folder path", key=state.OPEN_FOLDER_INPUT, placeholder="/data/competition",
-                          on_change=_open_typed)
+            st.text_input(
+                "Folder path", key=state.OPEN_FOLDER_INPUT, placeholder="/data/competition", on_change=_open_typed
+            )
             recent = [p for p in recent_projects() if p != str(project)]
             if recent:
-                st.selectbox("Recent", recent, index=None, key=state.RECENT_PICK, placeholder="Pick a recent folder",
-                             on_change=_open_recent)
+                st.selectbox(
+                    "Recent",
+                    recent,
+                    index=None,
+                    key=state.RECENT_PICK,
+                    placeholder="Pick a recent folder",
+                    on_change=_open_recent,
+                )
             if str(demo_project_dir()) != str(project):
                 st.button("Open the demo project", on_click=_open_demo, width="stretch")
         if st.session_state.get(state.OPEN_ERROR):

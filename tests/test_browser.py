@@ -1,0 +1,73 @@
+"""The real app in headless Chromium (Debian's chromium package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.demo import build_demo
+from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS, OUTPUT, running_app
+
+pytestmark = pytest.mark.browser
+
+
+def wait_for_loaded_thumbnails(page, *, at_least: int, timeout_s: float = 30) -> None:
+    """Until `at_least` gallery images are decoded (locators pierce the component's shadow root)."""
+    deadline = time.monotonic() + timeout_s
+    script = "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length"
+    while (loaded := page.locator(".wb-card img").evaluate_all(script)) < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {loaded} of {at_least} thumbnails loaded within {timeout_s} s")
+        page.wait_for_timeout(100)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("WORKBENCH_SKIP_BROWSER") == "1":
+            pytest.skip("WORKBENCH_SKIP_BROWSER=1 and no Chromium")
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium or set WORKBENCH_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    base = tmp_path_factory.mktemp("browser")
+    project = base / "project"
+    build_demo(project, per_class=30)
+    OUTPUT.mkdir(exist_ok=True)
+    with running_app(project, base / "home", OUTPUT / "browser-app.log") as url:
+        yield url, project
+
+
+def test_overview_renders_with_gallery_and_opens_an_image(browser, demo_app):
+    url, project = demo_app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
+    train = pd.read_csv(project / "train.csv")
+    page.get_by_text(f"{len(train):,}", exact=True).first.wait_for()
+    first_card = page.locator(".wb-card").first
+    first_card.wait_for(timeout=30_000)
+    wait_for_loaded_thumbnails(page, at_least=48)
+    assert page.locator(".wb-card").count() == 48  # 24 train + 24 test
+    first_id = train.ID[0]
+    assert first_id in page.locator(".wb-card").first.inner_text()
+    page.screenshot(path=str(OUTPUT / "overview.png"), full_page=True)
+
+    first_card.click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    dialog.get_by_text(first_id).first.wait_for()
+    dialog.locator("img").first.wait_for()
+    page.screenshot(path=str(OUTPUT / "overview-detail.png"))
+    page.close()

@@ -1,9 +1,13 @@
 """The `workbench` command: the same core as the app, for people on ssh.
 
-    workbench demo --out DIR
-    workbench check --project DIR
-    workbench serve [--project DIR] [--port N]
-    workbench import-folder SRC --out DIR
+workbench demo --out DIR
+workbench check --project DIR
+workbench serve [--project DIR] [--port N]
+workbench import-folder SRC --out DIR
+workbench scan  --project DIR [--set KEY=VALUE ...]                         last line: the run id
+workbench train --project DIR [--config FILE] [--set KEY=VALUE ...] [--detach]  last line: the run id
+workbench jobs --project DIR
+workbench cancel --project DIR RUN
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"demo project: {summary.train_images} train images ({summary.flipped} labels flipped on purpose), "
-          f"{summary.test_images} noisy test images, {len(summary.class_counts)} classes, "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"demo project: {summary.train_images} train images ({summary.flipped} labels flipped on purpose), "
+        f"{summary.test_images} noisy test images, {len(summary.class_counts)} classes, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     print(summary.root)
     return 0
 
@@ -38,8 +44,9 @@ def _progress_printer(label: str):
         now = time.perf_counter()
         if done == total or now - last[0] > 1.0:
             last[0] = now
-            print(f"\r{label}: {done:,}/{total:,} images", end="\n" if done == total else "", file=sys.stderr,
-                  flush=True)
+            print(
+                f"\r{label}: {done:,}/{total:,} images", end="\n" if done == total else "", file=sys.stderr, flush=True
+            )
 
     return report
 
@@ -60,9 +67,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"imported {summary.train_images} train images in {len(summary.classes)} classes"
-          + (f", {summary.test_images} test images" + (" (labelled)" if summary.test_labelled else "")
-             if summary.test_images else ""))
+    print(
+        f"imported {summary.train_images} train images in {len(summary.classes)} classes"
+        + (
+            f", {summary.test_images} test images" + (" (labelled)" if summary.test_labelled else "")
+            if summary.test_images
+            else ""
+        )
+    )
     for item in summary.skipped:
         print(f"skipped (not a class folder of images): {item}", file=sys.stderr)
     print(summary.root)
@@ -75,14 +87,20 @@ def streamlit_command(project: Path, *, port: int, host: str) -> list[str]:
 
     app = Path(workbench.__file__).resolve().parent / "app.py"
     return [
-        sys.executable, "-m", "streamlit", "run", str(app),
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
         f"--server.port={port}",
         f"--server.address={host}",
         "--server.headless=true",
         "--server.enableXsrfProtection=true",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
-        "--", "--project", str(project),
+        "--",
+        "--project",
+        str(project),
     ]
 
 
@@ -103,16 +121,129 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     command = streamlit_command(project, port=args.port, host=args.host)
     print(f"workbench: http://{args.host}:{args.port}  project: {project}", file=sys.stderr)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("warning: listening beyond localhost; anyone who can reach this port can read your data",
-              file=sys.stderr)
+        print("warning: listening beyond localhost; anyone who can reach this port can read your data", file=sys.stderr)
     os.environ["WORKBENCH_PROJECT"] = str(project)
     os.execv(sys.executable, command)  # replaces this process; no shell involved
     return 0  # pragma: no cover
 
 
+def _open_project(path: str):
+    from core.project import ProjectError, open_layout
+
+    try:
+        return open_layout(path)
+    except ProjectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _start(args: argparse.Namespace, kind: str) -> int:
+    from core.config import ConfigError, resolve_config
+    from core.jobs import cancel_job, start_job
+    from core.runs import read_status
+
+    layout = _open_project(args.project)
+    if layout is None:
+        return 1
+    try:
+        config = resolve_config(kind=kind, file=getattr(args, "config", None), overrides=args.set or [])
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    run_dir = start_job(layout, config)
+    run_id = run_dir.name
+    if getattr(args, "detach", False):
+        print(
+            f"started {kind} run in the background; follow it with `workbench jobs --project {layout.root}`",
+            file=sys.stderr,
+        )
+        print(run_id)
+        return 0
+    print(f"{kind} run {run_id} (Ctrl-C cancels it; log: {run_dir / 'log.txt'})", file=sys.stderr)
+    last = ""
+    try:
+        while True:
+            status = read_status(run_dir)
+            state = status.get("state", "")
+            line = f"{state} {100 * float(status.get('progress', 0)):5.1f}% {status.get('message', '')}"
+            if line != last:
+                print(line.splitlines()[0] if line else line, file=sys.stderr, flush=True)
+                last = line
+            if state in ("succeeded", "failed", "cancelled"):
+                break
+            from core.runs import refresh_liveness
+
+            refresh_liveness(run_dir, status)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print(f"cancelling {run_id} ...", file=sys.stderr)
+        cancel_job(run_dir)
+        status = read_status(run_dir)
+    state = status.get("state")
+    if state == "failed":
+        print(status.get("traceback") or status.get("message", ""), file=sys.stderr)
+    elif state == "succeeded":
+        metrics = status.get("metrics", {})
+        print("  ".join(f"{k}={v:.4f}" for k, v in metrics.items()), file=sys.stderr)
+    print(run_id)
+    return 0 if state == "succeeded" else 1
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    return _start(args, "scan")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    return _start(args, "train")
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    from core.runs import list_runs
+
+    layout = _open_project(args.project)
+    if layout is None:
+        return 1
+    runs = list_runs(layout)
+    if not runs:
+        print("no runs yet; start one with `workbench scan --project DIR`")
+        return 0
+    print(f"{'RUN':34} {'KIND':5} {'STATE':10} {'PROGRESS':>8} {'LABELS':9} {'OOF F1':>7} {'TEST F1':>7}  MESSAGE")
+    for run in runs:
+        status = run.status
+        metrics = status.get("metrics") or {}
+        oof = f"{metrics['oof_macro_f1']:.4f}" if "oof_macro_f1" in metrics else "-"
+        test = f"{metrics['test_macro_f1']:.4f}" if "test_macro_f1" in metrics else "-"
+        message = str(status.get("message", "")).splitlines()[0][:60] if status.get("message") else ""
+        print(
+            f"{run.run_id:34} {run.kind:5} {run.state:10} {100 * float(status.get('progress', 0)):7.1f}% "
+            f"{str(status.get('labels', '-')):9} {oof:>7} {test:>7}  {message}"
+        )
+    return 0
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    from core.jobs import cancel_job
+    from core.runs import find_run
+
+    layout = _open_project(args.project)
+    if layout is None:
+        return 1
+    run = find_run(layout, args.run)
+    if run is None:
+        print(f"error: no run {args.run!r} in {layout.runs_dir}", file=sys.stderr)
+        return 1
+    if run.state not in ("queued", "running"):
+        print(f"{run.run_id} already {run.state}; nothing to cancel")
+        return 0
+    state = cancel_job(run.run_dir)
+    print(f"{run.run_id} {state}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description="Error analysis and label cleaning for "
-                                     "image-classification projects.")
+    parser = argparse.ArgumentParser(
+        prog="workbench", description="Error analysis and label cleaning for image-classification projects."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="build the demo project (scikit-learn digits, no download)")
@@ -134,6 +265,27 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("src")
     imp.add_argument("--out", required=True)
     imp.set_defaults(func=_cmd_import)
+
+    for name, func, help_text in (
+        ("scan", _cmd_scan, "scan run: frozen backbone + k-fold linear model (CPU)"),
+        ("train", _cmd_train, "train run: k-fold fine-tuning of a timm model (GPU)"),
+    ):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--project", required=True)
+        if name == "train":
+            cmd.add_argument("--config", help="YAML run config; --set overrides it")
+            cmd.add_argument("--detach", action="store_true", help="return at once; the job runs on")
+        cmd.add_argument("--set", action="append", metavar="KEY=VALUE", help="e.g. train.epochs=3 (repeatable)")
+        cmd.set_defaults(func=func)
+
+    jobs = sub.add_parser("jobs", help="runs with their state")
+    jobs.add_argument("--project", required=True)
+    jobs.set_defaults(func=_cmd_jobs)
+
+    cancel = sub.add_parser("cancel", help="cancel a queued or running job")
+    cancel.add_argument("--project", required=True)
+    cancel.add_argument("run")
+    cancel.set_defaults(func=_cmd_cancel)
     return parser
 
 

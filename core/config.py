@@ -275,3 +275,21 @@ def load_config(path: str | Path) -> RunConfig:
         return from_dict(data or {})
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "aug": AugConfig, "train": TrainConfig, "scan": ScanConfig}
+
+
+def field_help() -> dict[str, str]:
+    """{"train.epochs": "the comment beside the field"}: the defaults' comments, shown as UI help."""
+    import inspect
+    import re
+
+    pattern = re.compile(r"^\s+(\w+):[^=]+=[^#]*#\s*(.+)$")
+    helps = {}
+    for section, cls in SECTIONS.items():
+        for line in inspect.getsource(cls).splitlines():
+            match = pattern.match(line)
+            if match:
+                helps[f"{section}.{match.group(1)}"] = match.group(2).strip()
+    return helps

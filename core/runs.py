@@ -78,8 +78,14 @@ def create_run(layout: ProjectLayout, config: RunConfig, *, run_id: str | None =
     save_config(config, run_dir / CONFIG)
     write_json_atomic(
         run_dir / STATUS,
-        {"run_id": run_id, "kind": config.kind, "state": "queued", "created_at": now_iso(), "progress": 0.0,
-         "message": "created"},
+        {
+            "run_id": run_id,
+            "kind": config.kind,
+            "state": "queued",
+            "created_at": now_iso(),
+            "progress": 0.0,
+            "message": "created",
+        },
     )
     return run_dir
 
@@ -245,8 +251,14 @@ def prob_columns(num_classes: int) -> list[str]:
 
 def write_oof(run_dir: Path, ids: Sequence[str], folds: np.ndarray, given: np.ndarray, probs: np.ndarray) -> Path:
     """oof.csv: ID, fold, given, predicted, prob_0..prob_{K-1} (rows a fold never scored are left out)."""
-    frame = pd.DataFrame({"ID": list(ids), "fold": folds.astype(int), "given": given.astype(int),
-                          "predicted": probs.argmax(axis=1).astype(int)})
+    frame = pd.DataFrame(
+        {
+            "ID": list(ids),
+            "fold": folds.astype(int),
+            "given": given.astype(int),
+            "predicted": probs.argmax(axis=1).astype(int),
+        }
+    )
     frame = pd.concat([frame, pd.DataFrame(probs, columns=prob_columns(probs.shape[1]))], axis=1)
     return write_csv_atomic(frame, run_dir / OOF)
 
@@ -256,8 +268,7 @@ def write_test_outputs(run_dir: Path, ids: Sequence[str], probs: np.ndarray) -> 
     frame = pd.DataFrame({"ID": list(ids)})
     frame = pd.concat([frame, pd.DataFrame(probs, columns=prob_columns(probs.shape[1]))], axis=1)
     write_csv_atomic(frame, run_dir / TEST_PROBS)
-    write_csv_atomic(pd.DataFrame({"ID": list(ids), "target": probs.argmax(axis=1).astype(int)}),
-                     run_dir / SUBMISSION)
+    write_csv_atomic(pd.DataFrame({"ID": list(ids), "target": probs.argmax(axis=1).astype(int)}), run_dir / SUBMISSION)
 
 
 def write_embeddings(run_dir: Path, ids: Sequence[str], splits: Sequence[str], embeddings: np.ndarray) -> None:
@@ -274,3 +285,68 @@ def read_oof(run_dir: Path) -> pd.DataFrame:
 
 def read_test_probs(run_dir: Path) -> pd.DataFrame:
     return pd.read_csv(Path(run_dir) / TEST_PROBS, dtype={"ID": str})
+
+
+def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
+    """One row per run for the runs table and `workbench jobs`."""
+    rows = []
+    for run in runs:
+        status = run.status
+        try:
+            config = run.config()
+        except Exception:  # noqa: BLE001 - a damaged config.yaml still lists the run
+            config = None
+        metrics = status.get("metrics") or {}
+        if config is None:
+            model = recipe = ""
+            folds = None
+        elif config.kind == "scan":
+            model, recipe, folds = f"{config.scan.backbone} (frozen)", "-", config.data.folds
+        else:
+            model, recipe, folds = config.model.name, config.aug.recipe, config.data.folds
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "kind": run.kind,
+                "state": run.state,
+                "model": model,
+                "labels": status.get("labels", config.data.labels if config else ""),
+                "recipe": recipe,
+                "folds": folds,
+                "oof_macro_f1": metrics.get("oof_macro_f1"),
+                "test_macro_f1": metrics.get("test_macro_f1"),
+                "duration_s": status.get("duration_s"),
+                "progress": float(status.get("progress", 0.0)),
+                "created_at": status.get("created_at", ""),
+                "name": config.name if config else "",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "run_id",
+            "kind",
+            "state",
+            "model",
+            "labels",
+            "recipe",
+            "folds",
+            "oof_macro_f1",
+            "test_macro_f1",
+            "duration_s",
+            "progress",
+            "created_at",
+            "name",
+        ],
+    )
+
+
+def retrain_config(config: RunConfig, labels_dir: Path) -> RunConfig:
+    """The same config on the newest clean labels version (original when none was exported yet)."""
+    from dataclasses import replace
+
+    from core.labels import label_versions
+
+    versions = label_versions(labels_dir)
+    labels = f"v{versions[-1][0]}" if versions else "original"
+    return replace(config, data=replace(config.data, labels=labels))

@@ -24,6 +24,10 @@ navigation = st.navigation(
         "Data": [
             st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         ],
+        "Model": [
+            st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/model_training:"),
+            st.Page(PAGES_DIR / "runs.py", title="Runs", icon=":material/history:"),
+        ],
     }
 )
 project_sidebar()

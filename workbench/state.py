@@ -54,3 +54,36 @@ def current_project() -> Path:
     if PROJECT not in st.session_state:
         st.session_state[PROJECT] = str(default_project())
     return Path(st.session_state[PROJECT])
+
+
+ACTIVE_RUN = "wb.active_run"  # str: run id the analysis pages use (default: newest succeeded)
+TRAIN_KIND = "wb.train.kind"
+TRAIN_FORM = "wb.train.form"  # prefix of the train form's widget keys
+WATCHED_RUN = "wb.train.watched"  # str: run id the live panel follows
+RUNS_TABLE = "wb.runs.table"
+COMPARE_A = "wb.runs.compare_a"
+COMPARE_B = "wb.runs.compare_b"
+COMPARE_METRIC = "wb.runs.compare_metric"
+JOB_PANEL = "wb.jobs.panel"
+
+
+def form_key(name: str) -> str:
+    """Key of one widget of the train form (the field's dotted config key)."""
+    return f"{TRAIN_FORM}.{name}"
+
+
+def cancel_key(run_id: str) -> str:
+    return f"wb.jobs.cancel.{run_id}"
+
+
+def active_run(runs) -> str | None:
+    """The run the analysis pages use: the user's pick if it still exists, else the newest succeeded."""
+    chosen = st.session_state.get(ACTIVE_RUN)
+    ids = {r.run_id for r in runs}
+    if chosen in ids:
+        return chosen
+    newest = next((r.run_id for r in runs if r.state == "succeeded"), None)
+    return newest
+
+
+TRAIN_BASE = "wb.train.base"

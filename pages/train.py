@@ -1,0 +1,81 @@
+"""Train: configure a scan or a training run, start it in the background, watch it live."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import RunConfig
+from core.jobs import slot_count, start_job
+from core.labels import label_versions
+from core.modelzoo import model_catalogue
+from core.project import open_layout
+from core.runs import list_runs
+from workbench import state
+from workbench.components.job_panel import live_jobs_panel
+from workbench.components.train_form import run_form
+
+
+@st.cache_data(show_spinner="Listing timm models (once per timm version)...")
+def _catalogue() -> dict[str, list[str]]:
+    return model_catalogue()
+
+
+def _recipes(layout) -> list[str]:
+    folder = layout.work_dir / "recipes"
+    names = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return ["default", "none", *names]
+
+
+layout = open_layout(state.current_project())
+st.title("Train")
+if Path("/dev/nvidia0").exists():
+    gpu_note = f"{slot_count()} GPU slot(s): one job per GPU; the rest wait in the queue."
+else:
+    gpu_note = (
+        "No GPU on this machine: scans take minutes; training works but is slow (use small images). "
+        "One job runs at a time; the rest wait as queued."
+    )
+st.caption(gpu_note)
+
+runs = list_runs(layout)
+base_choices = ["defaults"] + [r.run_id for r in runs]
+base = st.selectbox(
+    "Start from",
+    base_choices,
+    key=state.TRAIN_BASE,
+    help="Defaults, or the exact config of an earlier run (to rerun or tweak it).",
+)
+defaults = RunConfig()
+if base != "defaults":
+    chosen = next(r for r in runs if r.run_id == base)
+    defaults = chosen.config()
+kind = (
+    st.segmented_control(
+        "Kind",
+        ["scan", "train"],
+        default=defaults.kind,
+        key=state.TRAIN_KIND,
+        help="scan: frozen backbone + k-fold linear model (CPU, minutes). train: k-fold fine-tuning (GPU).",
+    )
+    or defaults.kind
+)
+
+catalogue = _catalogue()
+versions = [f"v{n}" for n, _ in label_versions(layout.labels_dir)]
+options = {
+    "model.name": catalogue["names"],
+    "scan.backbone": catalogue["names"],
+    "aug.recipe": _recipes(layout),
+    "data.labels": ["original", "latest", *versions],
+}
+config = run_form(dataclasses.replace(defaults, kind=kind), kind=kind, options=options)
+if config is not None:
+    run_dir = start_job(layout, config)
+    st.session_state[state.WATCHED_RUN] = run_dir.name
+    st.success(f"Started {config.kind} run {run_dir.name}; it runs on if you close this tab.")
+
+st.subheader("Jobs")
+live_jobs_panel(layout)

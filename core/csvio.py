@@ -46,20 +46,35 @@ def decode_bytes(raw: bytes, *, path: Path, encoding: str | None = None) -> tupl
     except UnicodeDecodeError as utf8_error:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(raw).best()
+        matches = from_bytes(raw)
+        if any(match.encoding in _KOREAN_CODECS for match in matches):
+            # A few short Hangul names carry too little statistics, and big5 or gb18030 can win over
+            # cp949 with garbled hanja; when the cp949 reading is all Hangul, it is the right one.
+            korean = _decode_if_hangul(raw)
+            if korean is not None:
+                return korean, "cp949", had_bom
+        best = matches.best()
         if best is None or best.encoding is None:
             raise CsvError(
                 f"{path}: not UTF-8 ({utf8_error}) and no other encoding fits; save it as UTF-8 or set "
-                "`encoding = \"...\"` in workbench.toml"
+                '`encoding = "..."` in workbench.toml'
             ) from utf8_error
-        name = best.encoding
-        # cp949 is the superset of euc-kr that Korean Windows writes; prefer it so every Hangul syllable decodes.
-        if name in {"euc_kr", "johab"}:
-            try:
-                return raw.decode("cp949"), "cp949", had_bom
-            except UnicodeDecodeError:
-                pass
-        return str(best), name, had_bom
+        return str(best), best.encoding, had_bom
+
+
+# cp949 is the superset of euc-kr that Korean Windows writes; it is the codec used for any of these.
+_KOREAN_CODECS = {"cp949", "euc_kr", "johab"}
+
+
+def _decode_if_hangul(raw: bytes) -> str | None:
+    """`raw` decoded as cp949 when every non-ASCII letter of the result is Hangul, else None."""
+    try:
+        text = raw.decode("cp949")
+    except UnicodeDecodeError:
+        return None
+    letters = [c for c in text if ord(c) > 127 and c.isalpha()]
+    hangul = [c for c in letters if "\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e"]
+    return text if letters and len(hangul) == len(letters) else None
 
 
 def read_csv(path: Path, *, encoding: str | None = None, required_columns: tuple[str, ...] = ()) -> CsvRead:
@@ -71,7 +86,10 @@ def read_csv(path: Path, *, encoding: str | None = None, required_columns: tuple
     path = Path(path)
     if not path.is_file():
         raise CsvError(f"{path}: file not found")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CsvError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     if not raw.strip():
         raise CsvError(f"{path}: the file is empty")
     text, used, had_bom = decode_bytes(raw, path=path, encoding=encoding)
@@ -86,9 +104,7 @@ def read_csv(path: Path, *, encoding: str | None = None, required_columns: tuple
         frame[column] = frame[column].str.strip()
     missing = [c for c in required_columns if c not in frame.columns]
     if missing:
-        raise CsvError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns) or 'none'}"
-        )
+        raise CsvError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns) or 'none'}")
     return CsvRead(frame=frame, encoding=used, had_bom=had_bom)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from core.csvio import CsvError, read_csv
@@ -22,6 +23,7 @@ from core.project import ProjectError, ProjectLayout, ProjectSettings, open_layo
 
 Level = Literal["error", "warning", "info"]
 SHOW_AT_MOST = 5
+MAX_LABEL = 2**31 - 1  # a class index beyond this is a typo or an ID in the wrong column, never a class
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,15 @@ def _row_numbers(frame: pd.DataFrame, mask: pd.Series) -> list[str]:
     return [str(i + 2) for i in frame.index[mask]]
 
 
-def _read(report: CheckReport, path: Path, *, required: tuple[str, ...], encoding: str | None,
-          encodings: dict[str, str], level: Level = "error") -> pd.DataFrame | None:
+def _read(
+    report: CheckReport,
+    path: Path,
+    *,
+    required: tuple[str, ...],
+    encoding: str | None,
+    encodings: dict[str, str],
+    level: Level = "error",
+) -> pd.DataFrame | None:
     try:
         result = read_csv(path, encoding=encoding, required_columns=required)
     except CsvError as exc:
@@ -102,43 +111,79 @@ def _read(report: CheckReport, path: Path, *, required: tuple[str, ...], encodin
         return None
     encodings[path.name] = result.encoding
     if result.encoding != "utf-8" and encoding is None:
-        report.add("warning", "encoding",
-                   f"{path.name}: not UTF-8; read as {result.encoding}. Check the class names look right, "
-                   f"or set `encoding = \"...\"` in workbench.toml", file=path.name)
+        report.add(
+            "warning",
+            "encoding",
+            f"{path.name}: not UTF-8; read as {result.encoding}. Check the class names look right, "
+            f'or set `encoding = "..."` in workbench.toml',
+            file=path.name,
+        )
     return result.frame
+
+
+def _drop_empty_ids(report: CheckReport, frame: pd.DataFrame, id_col: str, file: str) -> pd.DataFrame:
+    empty = frame[id_col] == ""
+    if empty.any():
+        rows = _row_numbers(frame, empty)
+        report.add(
+            "warning",
+            "empty_id",
+            f"{file}: {len(rows)} row(s) have an empty {id_col}; excluded: rows {_examples(rows)}",
+            file=file,
+            items=rows,
+        )
+    return frame.loc[~empty]
 
 
 def _dedupe(report: CheckReport, frame: pd.DataFrame, id_col: str, file: str) -> pd.DataFrame:
     duplicated = frame[id_col].duplicated(keep="first")
     if duplicated.any():
         ids = sorted(set(frame.loc[duplicated, id_col]))
-        report.add("warning", "duplicate_id",
-                   f"{file}: {len(ids)} ID(s) appear more than once; the first row of each is used: {_examples(ids)}",
-                   file=file, items=ids)
+        report.add(
+            "warning",
+            "duplicate_id",
+            f"{file}: {len(ids)} ID(s) appear more than once; the first row of each is used: {_examples(ids)}",
+            file=file,
+            items=ids,
+        )
     return frame.loc[~duplicated]
 
 
 def _parse_targets(report: CheckReport, frame: pd.DataFrame, col: str, file: str) -> pd.DataFrame:
-    parsed = pd.to_numeric(frame[col], errors="coerce")
-    bad = parsed.isna() | (parsed != parsed.round())
+    parsed = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    # "inf" and "1e30" parse as numbers but are no class index; casting them to int would crash or wrap.
+    bad = ~np.isfinite(parsed) | (parsed != parsed.round()) | (parsed.abs() > MAX_LABEL)
     if bad.any():
         rows = _row_numbers(frame, bad)
-        values = [f"row {r}: {v!r}" for r, v in zip(rows, frame.loc[bad, col])]
-        report.add("warning", "label_not_integer",
-                   f"{file}: {int(bad.sum())} label(s) in column {col!r} are not integers; rows excluded: "
-                   f"{_examples(values)}", file=file, items=rows)
+        values = [f"row {r}: {v!r}" for r, v in zip(rows, frame.loc[bad, col], strict=True)]
+        report.add(
+            "warning",
+            "label_not_integer",
+            f"{file}: {int(bad.sum())} label(s) in column {col!r} are not integers; rows excluded: {_examples(values)}",
+            file=file,
+            items=rows,
+        )
     frame = frame.loc[~bad].copy()
     frame[col] = parsed[~bad].astype(int)
     return frame
 
 
-def _attach_paths(report: CheckReport, frame: pd.DataFrame, *, id_col: str, split: str, layout: ProjectLayout,
-                  index: pd.DataFrame, file: str) -> pd.DataFrame:
+def _attach_paths(
+    report: CheckReport,
+    frame: pd.DataFrame,
+    *,
+    id_col: str,
+    split: str,
+    layout: ProjectLayout,
+    index: pd.DataFrame,
+    file: str,
+) -> pd.DataFrame:
     """Keep rows whose ID names a readable image inside the project; name every row dropped."""
     folder = layout.image_dir(split)
     usable_names = index.loc[(index["split"] == split) & (index["error"] == ""), "name"]
     usable = set(usable_names)
-    broken = dict(zip(index.loc[index["split"] == split, "name"], index.loc[index["split"] == split, "error"]))
+    in_split = index.loc[index["split"] == split]
+    broken = dict(zip(in_split["name"], in_split["error"], strict=True))
     escaped, missing, corrupt, paths = [], [], [], []
     keep = []
     for image_id in frame[id_col]:
@@ -161,34 +206,60 @@ def _attach_paths(report: CheckReport, frame: pd.DataFrame, *, id_col: str, spli
             keep.append(False)
             paths.append("")
     if escaped:
-        report.add("warning", "path_escape",
-                   f"{file}: {len(escaped)} ID(s) resolve outside the project (absolute path, '..' or a symlink "
-                   f"out); rejected: {_examples(escaped)}", file=file, items=escaped)
+        report.add(
+            "warning",
+            "path_escape",
+            f"{file}: {len(escaped)} ID(s) resolve outside the project (absolute path, '..' or a symlink "
+            f"out); rejected: {_examples(escaped)}",
+            file=file,
+            items=escaped,
+        )
     if missing:
-        report.add("warning", "missing_image",
-                   f"{file}: {len(missing)} ID(s) have no image file under {folder.name}/; excluded: "
-                   f"{_examples(missing)}", file=file, items=missing)
+        report.add(
+            "warning",
+            "missing_image",
+            f"{file}: {len(missing)} ID(s) have no image file under {folder.name}/; excluded: {_examples(missing)}",
+            file=file,
+            items=missing,
+        )
     if corrupt:
-        report.add("warning", "corrupt_image",
-                   f"{len(corrupt)} {split} image(s) cannot be used and are excluded: {_examples(corrupt)}",
-                   file=folder.name, items=corrupt)
+        report.add(
+            "warning",
+            "corrupt_image",
+            f"{len(corrupt)} {split} image(s) cannot be used and are excluded: {_examples(corrupt)}",
+            file=folder.name,
+            items=corrupt,
+        )
     frame = frame.assign(path=paths)
     return frame.loc[keep].reset_index(drop=True)
 
 
-def _unlisted_files(report: CheckReport, index: pd.DataFrame, frame: pd.DataFrame | None, *, split: str,
-                    id_col: str, folder: str, file: str) -> None:
+def _unlisted_files(
+    report: CheckReport,
+    index: pd.DataFrame,
+    frame: pd.DataFrame | None,
+    *,
+    split: str,
+    id_col: str,
+    folder: str,
+    file: str,
+) -> None:
     names = set(index.loc[index["split"] == split, "name"])
     listed = set() if frame is None else {Path(i).as_posix() for i in frame[id_col]}
     extra = sorted(names - listed)
     if extra and frame is not None:
-        report.add("warning", "unlisted_image",
-                   f"{folder}/: {len(extra)} image file(s) are not in {file} and are ignored: {_examples(extra)}",
-                   file=folder, items=extra)
+        report.add(
+            "warning",
+            "unlisted_image",
+            f"{folder}/: {len(extra)} image file(s) are not in {file} and are ignored: {_examples(extra)}",
+            file=folder,
+            items=extra,
+        )
 
 
-def load_dataset(root: str | Path, *, progress: Callable[[int, int], None] | None = None,
-                 workers: int | None = None) -> Dataset:
+def load_dataset(
+    root: str | Path, *, progress: Callable[[int, int], None] | None = None, workers: int | None = None
+) -> Dataset:
     """Read and check a project folder. Never raises for bad content: findings say what is wrong."""
     try:
         layout = open_layout(root)
@@ -197,8 +268,9 @@ def load_dataset(root: str | Path, *, progress: Callable[[int, int], None] | Non
         report.add("error", "project", str(exc))
         empty = pd.DataFrame(columns=["ID", "target", "path"])
         layout = ProjectLayout(root=Path(root), settings=ProjectSettings())
-        return Dataset(layout, empty, empty.drop(columns="target"), {}, None, pd.DataFrame(columns=INDEX_COLUMNS),
-                       report)
+        return Dataset(
+            layout, empty, empty.drop(columns="target"), {}, None, pd.DataFrame(columns=INDEX_COLUMNS), report
+        )
 
     s = layout.settings
     report = CheckReport(root=layout.root)
@@ -208,21 +280,35 @@ def load_dataset(root: str | Path, *, progress: Callable[[int, int], None] | Non
     for folder, split in ((layout.train_dir, "train"), (layout.test_dir, "test")):
         if not folder.is_dir():
             level: Level = "error" if split == "train" else "warning"
-            report.add(level, "missing_folder", f"{folder.name}/: image folder not found in {layout.root}",
-                       file=folder.name)
+            report.add(
+                level, "missing_folder", f"{folder.name}/: image folder not found in {layout.root}", file=folder.name
+            )
 
     index = pd.DataFrame(columns=INDEX_COLUMNS)
     try:
         layout.ensure_work_dir()
     except OSError as exc:
-        report.add("error", "work_dir", f"{layout.work_dir}: cannot be created ({exc}); the workbench writes "
-                   "only there", file=".workbench")
+        report.add(
+            "error",
+            "work_dir",
+            f"{layout.work_dir}: cannot be created ({exc}); the workbench writes only there",
+            file=".workbench",
+        )
     else:
-        folders = [(split, folder) for split, folder in (("train", layout.train_dir), ("test", layout.test_dir))
-                   if folder.is_dir()]
+        folders = [
+            (split, folder)
+            for split, folder in (("train", layout.train_dir), ("test", layout.test_dir))
+            if folder.is_dir()
+        ]
         try:
-            index = scan_images(folders, layout.cache_dir, max_pixels=s.max_image_pixels, workers=workers,
-                                progress=progress)
+            index = scan_images(
+                folders,
+                layout.cache_dir,
+                max_pixels=s.max_image_pixels,
+                workers=workers,
+                progress=progress,
+                root=layout.root,
+            )
         except OSError as exc:
             report.add("error", "scan", f"images could not be indexed: {exc}")
 
@@ -230,105 +316,173 @@ def load_dataset(root: str | Path, *, progress: Callable[[int, int], None] | Non
     classes: dict[int, str] = {}
     meta = None
     if layout.meta_csv.is_file():
-        meta = _read(report, layout.meta_csv, required=(target_col, s.class_name_column), encoding=s.encoding,
-                     encodings=encodings, level="warning")
+        meta = _read(
+            report,
+            layout.meta_csv,
+            required=(target_col, s.class_name_column),
+            encoding=s.encoding,
+            encodings=encodings,
+            level="warning",
+        )
     if meta is not None and len(meta):
         meta = _parse_targets(report, meta, target_col, layout.meta_csv.name)
         meta = _dedupe(report, meta, target_col, layout.meta_csv.name)
-        classes = {int(t): str(n) for t, n in zip(meta[target_col], meta[s.class_name_column])}
+        classes = {int(t): str(n) for t, n in zip(meta[target_col], meta[s.class_name_column], strict=True)}
         expected = set(range(len(classes)))
         if set(classes) != expected:
-            report.add("warning", "meta_targets",
-                       f"{layout.meta_csv.name}: targets should be 0..{len(classes) - 1}; found "
-                       f"{_examples([str(t) for t in sorted(classes)])}", file=layout.meta_csv.name)
+            report.add(
+                "warning",
+                "meta_targets",
+                f"{layout.meta_csv.name}: targets should be 0..{len(classes) - 1}; found "
+                f"{_examples([str(t) for t in sorted(classes)])}",
+                file=layout.meta_csv.name,
+            )
 
     # train
-    train_raw = _read(report, layout.train_csv, required=(id_col, target_col), encoding=s.encoding,
-                      encodings=encodings)
+    train_raw = _read(report, layout.train_csv, required=(id_col, target_col), encoding=s.encoding, encodings=encodings)
     train = pd.DataFrame(columns=["ID", "target", "path"])
     if train_raw is not None:
         if len(train_raw) == 0:
-            report.add("error", "empty_csv", f"{layout.train_csv.name}: has a header but no rows",
-                       file=layout.train_csv.name)
+            report.add(
+                "error", "empty_csv", f"{layout.train_csv.name}: has a header but no rows", file=layout.train_csv.name
+            )
         else:
-            frame = _dedupe(report, train_raw, id_col, layout.train_csv.name)
+            frame = _drop_empty_ids(report, train_raw, id_col, layout.train_csv.name)
+            frame = _dedupe(report, frame, id_col, layout.train_csv.name)
+            listed = frame.rename(columns={id_col: "ID"})  # every image train.csv names, usable or not
             frame = _parse_targets(report, frame, target_col, layout.train_csv.name)
             if classes:
                 unknown = ~frame[target_col].isin(list(classes))
                 if unknown.any():
                     rows = _row_numbers(frame, unknown)
                     values = sorted({str(v) for v in frame.loc[unknown, target_col]})
-                    report.add("warning", "label_not_in_meta",
-                               f"{layout.train_csv.name}: {int(unknown.sum())} row(s) have labels not in "
-                               f"{layout.meta_csv.name} ({_examples(values)}); excluded", file=layout.train_csv.name,
-                               items=rows)
+                    named = [
+                        f"row {r}: {i} -> {t}"
+                        for r, i, t in zip(
+                            rows, frame.loc[unknown, id_col], frame.loc[unknown, target_col], strict=True
+                        )
+                    ]
+                    report.add(
+                        "warning",
+                        "label_not_in_meta",
+                        f"{layout.train_csv.name}: {int(unknown.sum())} row(s) have labels not in "
+                        f"{layout.meta_csv.name} ({_examples(values)}); excluded: {_examples(named)}",
+                        file=layout.train_csv.name,
+                        items=rows,
+                    )
                     frame = frame.loc[~unknown]
             else:
                 negative = frame[target_col] < 0
                 if negative.any():
-                    report.add("warning", "label_negative",
-                               f"{layout.train_csv.name}: {int(negative.sum())} negative label(s) excluded (rows "
-                               f"{_examples(_row_numbers(frame, negative))})", file=layout.train_csv.name)
+                    report.add(
+                        "warning",
+                        "label_negative",
+                        f"{layout.train_csv.name}: {int(negative.sum())} negative label(s) excluded (rows "
+                        f"{_examples(_row_numbers(frame, negative))})",
+                        file=layout.train_csv.name,
+                    )
                     frame = frame.loc[~negative]
                 if len(frame):
                     k = int(frame[target_col].max()) + 1
                     classes = {i: str(i) for i in range(k)}
-                    report.add("info", "no_meta",
-                               f"no {layout.meta_csv.name}: {k} classes (0..{k - 1}) inferred from the train labels")
+                    report.add(
+                        "info",
+                        "no_meta",
+                        f"no {layout.meta_csv.name}: {k} classes (0..{k - 1}) inferred from the train labels",
+                    )
             frame = frame.rename(columns={id_col: "ID", target_col: "target"})[["ID", "target"]]
-            train = _attach_paths(report, frame, id_col="ID", split="train", layout=layout, index=index,
-                                  file=layout.train_csv.name)
-            _unlisted_files(report, index, frame, split="train", id_col="ID", folder=layout.train_dir.name,
-                            file=layout.train_csv.name)
+            train = _attach_paths(
+                report, frame, id_col="ID", split="train", layout=layout, index=index, file=layout.train_csv.name
+            )
+            _unlisted_files(
+                report,
+                index,
+                listed,
+                split="train",
+                id_col="ID",
+                folder=layout.train_dir.name,
+                file=layout.train_csv.name,
+            )
             if len(train) == 0:
                 report.add("error", "no_usable_rows", f"{layout.train_csv.name}: no usable train row remains")
             elif classes:
                 absent = sorted(set(classes) - set(train["target"]))
                 if absent:
-                    report.add("warning", "class_without_images",
-                               f"{len(absent)} class(es) have no usable train image: "
-                               f"{_examples([f'{c} ({classes[c]})' for c in absent])}")
+                    report.add(
+                        "warning",
+                        "class_without_images",
+                        f"{len(absent)} class(es) have no usable train image: "
+                        f"{_examples([f'{c} ({classes[c]})' for c in absent])}",
+                    )
 
     # test
     test = pd.DataFrame(columns=["ID", "path"])
     test_frame = None
     if layout.test_csv.is_file():
-        test_frame = _read(report, layout.test_csv, required=(id_col,), encoding=s.encoding, encodings=encodings,
-                           level="warning")
+        test_frame = _read(
+            report, layout.test_csv, required=(id_col,), encoding=s.encoding, encodings=encodings, level="warning"
+        )
     else:
-        report.add("warning", "missing_file",
-                   f"{layout.test_csv.name} not found: no test set (test galleries and predictions unavailable)",
-                   file=layout.test_csv.name)
+        report.add(
+            "warning",
+            "missing_file",
+            f"{layout.test_csv.name} not found: no test set (test galleries and predictions unavailable)",
+            file=layout.test_csv.name,
+        )
     if test_frame is not None:
         if len(test_frame) == 0:
-            report.add("warning", "empty_csv", f"{layout.test_csv.name}: has a header but no rows",
-                       file=layout.test_csv.name)
+            report.add(
+                "warning", "empty_csv", f"{layout.test_csv.name}: has a header but no rows", file=layout.test_csv.name
+            )
+        test_frame = _drop_empty_ids(report, test_frame, id_col, layout.test_csv.name)
         test_frame = _dedupe(report, test_frame, id_col, layout.test_csv.name)
         test_frame = test_frame.rename(columns={id_col: "ID"})[["ID"]]
-        test = _attach_paths(report, test_frame, id_col="ID", split="test", layout=layout, index=index,
-                             file=layout.test_csv.name)
-        _unlisted_files(report, index, test_frame, split="test", id_col="ID", folder=layout.test_dir.name,
-                        file=layout.test_csv.name)
+        test = _attach_paths(
+            report, test_frame, id_col="ID", split="test", layout=layout, index=index, file=layout.test_csv.name
+        )
+        _unlisted_files(
+            report, index, test_frame, split="test", id_col="ID", folder=layout.test_dir.name, file=layout.test_csv.name
+        )
 
     # labelled hold-out
     test_labels = None
     if layout.test_labels_csv.is_file():
-        labels = _read(report, layout.test_labels_csv, required=(id_col, target_col), encoding=s.encoding,
-                       encodings=encodings, level="warning")
+        labels = _read(
+            report,
+            layout.test_labels_csv,
+            required=(id_col, target_col),
+            encoding=s.encoding,
+            encodings=encodings,
+            level="warning",
+        )
         if labels is not None and len(labels):
+            labels = _drop_empty_ids(report, labels, id_col, layout.test_labels_csv.name)
             labels = _dedupe(report, labels, id_col, layout.test_labels_csv.name)
             labels = _parse_targets(report, labels, target_col, layout.test_labels_csv.name)
             labels = labels.rename(columns={id_col: "ID", target_col: "target"})[["ID", "target"]]
             unknown = ~labels["ID"].isin(set(test["ID"]))
             if unknown.any():
                 ids = list(labels.loc[unknown, "ID"])
-                report.add("warning", "unknown_id",
-                           f"{layout.test_labels_csv.name}: {len(ids)} ID(s) are not usable test IDs; ignored: "
-                           f"{_examples(ids)}", file=layout.test_labels_csv.name, items=ids)
+                report.add(
+                    "warning",
+                    "unknown_id",
+                    f"{layout.test_labels_csv.name}: {len(ids)} ID(s) are not usable test IDs; ignored: "
+                    f"{_examples(ids)}",
+                    file=layout.test_labels_csv.name,
+                    items=ids,
+                )
             test_labels = labels.loc[~unknown].reset_index(drop=True)
 
-    return Dataset(layout=layout, train=train, test=test, classes=classes, test_labels=test_labels, images=index,
-                   report=report, encodings=encodings)
+    return Dataset(
+        layout=layout,
+        train=train,
+        test=test,
+        classes=classes,
+        test_labels=test_labels,
+        images=index,
+        report=report,
+        encodings=encodings,
+    )
 
 
 def format_report(dataset: Dataset) -> str:
@@ -364,8 +518,15 @@ def dataset_fingerprint(root: str | Path) -> tuple:
     except ProjectError:
         return ("missing", str(root))
     stamp = []
-    for path in (layout.root / "workbench.toml", layout.train_csv, layout.test_csv, layout.meta_csv,
-                 layout.test_labels_csv, layout.train_dir, layout.test_dir):
+    for path in (
+        layout.root / "workbench.toml",
+        layout.train_csv,
+        layout.test_csv,
+        layout.meta_csv,
+        layout.test_labels_csv,
+        layout.train_dir,
+        layout.test_dir,
+    ):
         try:
             st = path.stat()
             stamp.append((path.name, st.st_size, st.st_mtime_ns))

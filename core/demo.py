@@ -46,8 +46,9 @@ def _zoom(digit: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(small.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
 
 
-def _warp(ink: np.ndarray, rng: np.random.Generator, *, max_degrees: float, scale: tuple[float, float],
-          shift: float) -> np.ndarray:
+def _warp(
+    ink: np.ndarray, rng: np.random.Generator, *, max_degrees: float, scale: tuple[float, float], shift: float
+) -> np.ndarray:
     """A small random rotation, scale and shift about the centre (the writer's variation)."""
     from scipy import ndimage
 
@@ -113,12 +114,21 @@ def _flip_label(label: int, rng: np.random.Generator, num_classes: int) -> int:
     return other + 1 if other >= label else other
 
 
-def build_demo(out: str | Path, *, seed: int = 0, per_class: int = 200, flip_rate: float = 0.06,
-               test_fraction: float = 0.38, image_size: int = 64) -> DemoSummary:
+def build_demo(
+    out: str | Path,
+    *,
+    seed: int = 0,
+    per_class: int = 200,
+    flip_rate: float = 0.06,
+    test_fraction: float = 0.38,
+    image_size: int = 64,
+) -> DemoSummary:
     """Write the demo project into `out` (created; must be empty or absent). Deterministic for a seed."""
     from sklearn.datasets import load_digits
 
     root = Path(out).expanduser()
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f"{root}: exists and is not a folder; choose a new folder for the demo project")
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root}: folder is not empty; choose a new folder for the demo project")
     (root / "train").mkdir(parents=True, exist_ok=True)
@@ -164,14 +174,20 @@ def build_demo(out: str | Path, *, seed: int = 0, per_class: int = 200, flip_rat
     ids = [image_id for image_id, _ in train_records]
     write_csv_atomic(pd.DataFrame({"ID": ids, "target": given}), root / "train.csv")
     write_csv_atomic(pd.DataFrame({"ID": [i for i, _ in test_records], "target": 0}), root / "sample_submission.csv")
-    write_csv_atomic(pd.DataFrame({"ID": [i for i, _ in test_records], "target": [t for _, t in test_records]}),
-                     root / "test_labels.csv")
+    write_csv_atomic(
+        pd.DataFrame({"ID": [i for i, _ in test_records], "target": [t for _, t in test_records]}),
+        root / "test_labels.csv",
+    )
     write_csv_atomic(pd.DataFrame({"target": range(num_classes), "class_name": CLASS_NAMES}), root / "meta.csv")
     write_csv_atomic(
         pd.DataFrame({"ID": ids, "given_target": given, "true_target": true_labels, "flipped": given != true_labels}),
         root / TRUTH_FILE,
     )
     counts = pd.Series(given).value_counts().sort_index()
-    return DemoSummary(root=root.resolve(), train_images=len(ids), test_images=len(test_records),
-                       flipped=int((given != true_labels).sum()),
-                       class_counts={int(k): int(v) for k, v in counts.items()})
+    return DemoSummary(
+        root=root.resolve(),
+        train_images=len(ids),
+        test_images=len(test_records),
+        flipped=int((given != true_labels).sum()),
+        class_counts={int(k): int(v) for k, v in counts.items()},
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.images import DEFAULT_MAX_PIXELS, ImageError, is_image_file, open_rgb
+from core.images import DEFAULT_MAX_PIXELS, ImageError, is_image_file, open_rgb, read_header
 
 THUMB_PX = 160
 INDEX_FILE = "image_index.parquet"
@@ -64,6 +64,31 @@ def list_image_files(folder: Path) -> list[tuple[str, os.stat_result]]:
     return found
 
 
+def _escaping_link(path: Path, bases: list[Path]) -> str:
+    """Why `path` must not be read (a symlink resolving outside every base), or "" when it may be."""
+    if not path.is_symlink():
+        return ""  # os.walk does not follow linked subfolders, so only the file itself can be a link
+    target = path.resolve()
+    if any(target.is_relative_to(base) for base in bases):
+        return ""
+    return f"a symlink to {target}, outside the project"
+
+
+def _error_row(split: str, name: str, stat: os.stat_result, error: str) -> dict:
+    return {
+        "split": split,
+        "name": name,
+        "bytes": int(stat.st_size),
+        "mtime_ns": int(stat.st_mtime_ns),
+        "width": -1,
+        "height": -1,
+        "mode": "",
+        "format": "",
+        "error": error,
+        "thumb": "",
+    }
+
+
 def _process(job: _Job) -> dict:
     """Decode one image completely and write its thumbnail; never raises for a bad image."""
     from PIL import Image
@@ -81,24 +106,20 @@ def _process(job: _Job) -> dict:
         "thumb": "",
     }
     try:
-        with Image.open(job.path) as header:  # as stored: mode, format, size, EXIF orientation
-            row["mode"], row["format"] = header.mode, header.format or ""
-            width, height = header.size
-            if header.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # rotated by 90 degrees: sides swap
-                width, height = height, width
-            row["width"], row["height"] = width, height
+        # Header only, after the pixel-count check: mode and format as stored, size as shown (upright).
+        row["width"], row["height"], row["mode"], row["format"] = read_header(Path(job.path), max_pixels=job.max_pixels)
     except Exception:  # noqa: BLE001 - open_rgb below names the real problem
         pass
     try:
-        image = open_rgb(
-            Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px * 2, job.thumb_px * 2)
-        )
+        image = open_rgb(Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px * 2, job.thumb_px * 2))
     except ImageError as exc:
         row["error"] = str(exc).replace(job.path, f"{job.split}/{job.name}")
         return row
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image, not a crash
         row["error"] = f"{job.split}/{job.name}: corrupt or unreadable image: {exc}"
         return row
+    if row["format"] != "JPEG":  # decoded at full size: its size is the upright one, whatever the header said
+        row["width"], row["height"] = image.size
     image.thumbnail((job.thumb_px, job.thumb_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
     thumb = Path(job.thumb_path)
     thumb.parent.mkdir(parents=True, exist_ok=True)
@@ -146,14 +167,21 @@ def scan_images(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    root: Path | None = None,
 ) -> pd.DataFrame:
     """Index every image in `folders` ((split, folder) pairs), decoding only new or changed files.
 
     Returns one row per file with columns INDEX_COLUMNS: `error` is empty for a usable image,
     `thumb` the absolute path of its thumbnail. The index is saved back to `cache_dir`.
+    A symlinked file that resolves outside its folder (and outside `root`, the project, when given)
+    is never opened: its row carries an error instead.
     """
     cache_dir = Path(cache_dir)
-    index_path = cache_dir / INDEX_FILE
+    # The pixel limit decides which rows are errors, so each limit keeps its own index: lowering it in
+    # workbench.toml refuses cached images that exceed it, raising it admits the ones it refused.
+    index_path = cache_dir / (
+        INDEX_FILE if max_pixels == DEFAULT_MAX_PIXELS else f"image_index.max{max_pixels}.parquet"
+    )
     cached = _load_cached(index_path)
     cached_by_key = {
         (row.split, row.name, int(row.bytes), int(row.mtime_ns)): row._asdict()
@@ -162,7 +190,12 @@ def scan_images(
     rows: list[dict] = []
     jobs: list[_Job] = []
     for split, folder in folders:
+        bases = [Path(folder).resolve()] + ([Path(root).resolve()] if root is not None else [])
         for name, stat in list_image_files(Path(folder)):
+            escape = _escaping_link(Path(folder) / name, bases)
+            if escape:
+                rows.append(_error_row(split, name, stat, f"{split}/{name}: {escape}; not read"))
+                continue
             key = (split, name, int(stat.st_size), int(stat.st_mtime_ns))
             hit = cached_by_key.get(key)
             if hit is not None and (hit["error"] or (hit["thumb"] and Path(hit["thumb"]).is_file())):

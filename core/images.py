@@ -49,16 +49,33 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
         raise ImageError(f"{path}: not a readable image (unknown or corrupt format)") from exc
     except OSError as exc:
         raise ImageError(f"{path}: cannot be opened: {exc}") from exc
-    _check_pixels(path, image.width, image.height, max_pixels)
+    try:
+        _check_pixels(path, image.width, image.height, max_pixels)
+    except ImageError:
+        image.close()
+        raise
     return image
+
+
+def _header_orientation(image: Image.Image) -> int:
+    """EXIF orientation (1..8) known from the header, without decoding any pixels.
+
+    Pillow's PNG `getexif()` decodes the whole image to look for an eXIf chunk stored after the
+    pixel data; only an eXIf chunk before the pixels (already in `info`) is read here.
+    """
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return 1  # an unreadable EXIF block: the image is shown as stored
 
 
 def read_header(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, str, str]:
     """(width, height, mode, format) from the header alone, oriented as the image will be shown."""
     with _open(Path(path), max_pixels) as image:
         width, height = image.size
-        orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
-        if orientation in (5, 6, 7, 8):  # EXIF rotations by 90 degrees swap the sides
+        if _header_orientation(image) in (5, 6, 7, 8):  # EXIF rotations by 90 degrees swap the sides
             width, height = height, width
         return width, height, image.mode, image.format or ""
 

@@ -64,6 +64,8 @@ def import_folder(source: str | Path, out: str | Path) -> ImportSummary:
     root = Path(out).expanduser()
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: source folder not found")
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f"{root}: exists and is not a folder; choose a new folder for the project")
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root}: output folder is not empty")
     train_src = src / "train" if (src / "train").is_dir() and _class_dirs(src / "train") else src
@@ -96,12 +98,21 @@ def import_folder(source: str | Path, out: str | Path) -> ImportSummary:
                 test_rows += [(i, classes.index(d.name)) for i in ids]
             skipped += [str(d.relative_to(src)) for d in _class_dirs(test_src) if d.name not in classes]
         else:
-            ids = _copy([p for p in sorted(test_src.iterdir()) if p.is_file() and is_image_file(p)],
-                        root / "test", "", used_test)
+            ids = _copy(
+                [p for p in sorted(test_src.iterdir()) if p.is_file() and is_image_file(p)],
+                root / "test",
+                "",
+                used_test,
+            )
             test_rows = [(i, 0) for i in ids]
-        write_csv_atomic(pd.DataFrame({"ID": [i for i, _ in test_rows], "target": 0}),
-                         root / "sample_submission.csv")
+        write_csv_atomic(pd.DataFrame({"ID": [i for i, _ in test_rows], "target": 0}), root / "sample_submission.csv")
         if labelled:
             write_csv_atomic(pd.DataFrame(test_rows, columns=["ID", "target"]), root / "test_labels.csv")
-    return ImportSummary(root=root.resolve(), classes=classes, train_images=len(train_rows),
-                         test_images=len(test_rows), test_labelled=labelled, skipped=skipped)
+    return ImportSummary(
+        root=root.resolve(),
+        classes=classes,
+        train_images=len(train_rows),
+        test_images=len(test_rows),
+        test_labelled=labelled,
+        skipped=skipped,
+    )

@@ -123,8 +123,9 @@ def _group_alive(pgid: int) -> bool:
 
 
 @contextmanager
-def job_slot(layout: ProjectLayout, *, need: int = 1, poll_s: float = 0.5,
-             on_wait: callable | None = None) -> Iterator[list[int]]:
+def job_slot(
+    layout: ProjectLayout, *, need: int = 1, poll_s: float = 0.5, on_wait: callable | None = None
+) -> Iterator[list[int]]:
     """Hold `need` slot locks for the job's lifetime; waits (polling) while they are taken.
 
     Yields the slot numbers (= GPU indices on a GPU box).

@@ -140,12 +140,13 @@ def resolve_inside(name: str, *bases: Path) -> Path | None:
 
     IDs come from CSVs a user did not write; an ID such as `../../etc/passwd`, an absolute path,
     or a symlink pointing outside the project must never be read. The bases are the image folder
-    (which may itself be a symlink to a data disk) and the project root.
+    (which may itself be a symlink to a data disk) and the project root (where a symlinked file may
+    point). An ID is a name below the image folder, so one with a `..` part is refused outright.
     """
     if not name or "\x00" in name:
         return None
     candidate = Path(name)
-    if candidate.is_absolute() or candidate.drive:
+    if candidate.is_absolute() or candidate.drive or ".." in candidate.parts:
         return None
     resolved_bases = [base.resolve() for base in bases]
     resolved = (resolved_bases[0] / candidate).resolve()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from core.dataset import Dataset
+from core.runs import SUBMISSION
 
 
 def class_distribution(dataset: Dataset, *, test_predictions: pd.Series | None = None) -> pd.DataFrame:
@@ -24,9 +27,16 @@ def class_distribution(dataset: Dataset, *, test_predictions: pd.Series | None =
         total = max(int(counts.sum()), 1)
         for target, name in dataset.classes.items():
             count = int(counts.get(target, 0))
-            rows.append({"target": target, "class_name": name, "split": split, "count": count,
-                         "share": count / total})
+            rows.append({"target": target, "class_name": name, "split": split, "count": count, "share": count / total})
     return pd.DataFrame(rows, columns=["target", "class_name", "split", "count", "share"])
+
+
+def test_predictions(run_dir: Path) -> pd.Series | None:
+    """The predicted class of every test image in a run's submission.csv, or None without one."""
+    path = Path(run_dir) / SUBMISSION
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"ID": str})["target"]
 
 
 def size_distribution(dataset: Dataset) -> pd.DataFrame:

@@ -58,8 +58,15 @@ def prepare_inputs(run_dir: Path, config: RunConfig) -> RunInputs:
     if not dataset.report.usable:
         raise RuntimeError("the project is not usable:\n" + "\n".join(f.message for f in dataset.report.errors))
     train, labels_name = resolve_labels(dataset, config.data.labels)
-    return RunInputs(layout=dataset.layout, dataset=dataset, config=config, run_dir=run_dir, train=train,
-                     test=dataset.test[["ID", "path"]].copy(), labels_name=labels_name)
+    return RunInputs(
+        layout=dataset.layout,
+        dataset=dataset,
+        config=config,
+        run_dir=run_dir,
+        train=train,
+        test=dataset.test[["ID", "path"]].copy(),
+        labels_name=labels_name,
+    )
 
 
 def execute(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
@@ -110,19 +117,34 @@ def main(argv: list[str] | None = None) -> int:
             inputs = prepare_inputs(run_dir, config)
             writer.status(labels=inputs.labels_name, train_rows=len(inputs.train), test_rows=len(inputs.test))
             metrics = execute(inputs, callbacks)
-        writer.status(state="succeeded", progress=1.0, finished_at=now_iso(), metrics=metrics,
-                      duration_s=round(time.time() - started, 1), message="finished")
+        writer.status(
+            state="succeeded",
+            progress=1.0,
+            finished_at=now_iso(),
+            metrics=metrics,
+            duration_s=round(time.time() - started, 1),
+            message="finished",
+        )
         print(f"succeeded in {time.time() - started:.1f} s: {metrics}", flush=True)
         return 0
     except (Cancelled, KeyboardInterrupt):
-        writer.status(state="cancelled", finished_at=now_iso(), duration_s=round(time.time() - started, 1),
-                      message="cancelled by the user; finished folds are kept")
+        writer.status(
+            state="cancelled",
+            finished_at=now_iso(),
+            duration_s=round(time.time() - started, 1),
+            message="cancelled by the user; finished folds are kept",
+        )
         print("cancelled", flush=True)
         return 130
     except BaseException as exc:  # noqa: BLE001 - every failure must reach status.json
         tail = "".join(traceback.format_exception(exc))[-4000:]
-        writer.status(state="failed", finished_at=now_iso(), duration_s=round(time.time() - started, 1),
-                      message=f"{type(exc).__name__}: {exc}", traceback=tail)
+        writer.status(
+            state="failed",
+            finished_at=now_iso(),
+            duration_s=round(time.time() - started, 1),
+            message=f"{type(exc).__name__}: {exc}",
+            traceback=tail,
+        )
         print(tail, file=sys.stderr, flush=True)
         return 1
 

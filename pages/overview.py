@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from core.summaries import class_distribution, gallery_items, size_distribution
+from core.runs import list_runs
+from core.summaries import class_distribution, gallery_items, size_distribution, test_predictions
 from workbench import state
 from workbench.components.findings import show_findings
 from workbench.components.gallery import gallery
@@ -29,7 +30,10 @@ if not data.report.usable:
 
 left, right = st.columns([3, 2])
 with left:
-    dist = class_distribution(data)
+    runs = list_runs(data.layout)
+    run_id = state.active_run(runs)
+    predictions = test_predictions(data.layout.runs_dir / run_id) if run_id else None
+    dist = class_distribution(data, test_predictions=predictions)
     fig = px.bar(
         dist,
         x="class_name",
@@ -42,6 +46,8 @@ with left:
     )
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", yaxis_tickformat=".0%")
     st.plotly_chart(fig, width="stretch")
+    if predictions is not None:
+        st.caption(f"Test predicted by run {run_id} (the active run).")
 with right:
     sizes = size_distribution(data)
     fig = px.scatter(

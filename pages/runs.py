@@ -17,6 +17,8 @@ project = state.current_project()
 layout = open_layout(project)
 data = dataset(project)
 st.title("Runs")
+if flash := st.session_state.pop(state.FLASH, None):
+    st.success(flash, icon=":material/play_arrow:")
 
 runs = list_runs(layout)
 if not runs:
@@ -26,11 +28,8 @@ if not runs:
 table = runs_table(runs)
 active = state.active_run(runs)
 table.insert(0, "active", table["run_id"] == active)
-event = st.dataframe(
+st.dataframe(
     table.drop(columns=["progress"]),
-    key=state.RUNS_TABLE,
-    on_select="rerun",
-    selection_mode="single-row",
     hide_index=True,
     width="stretch",
     column_config={
@@ -41,24 +40,33 @@ event = st.dataframe(
         "created_at": st.column_config.TextColumn("created (UTC)"),
     },
 )
-selected_rows = event.selection.rows if event and event.selection else []
-if selected_rows:
-    selected = runs[selected_rows[0]]
-    if selected.state == "succeeded" and st.session_state.get(state.ACTIVE_RUN) != selected.run_id:
+
+ids = [r.run_id for r in runs]
+picked = st.selectbox(
+    "Run",
+    ids,
+    index=ids.index(active) if active in ids else 0,
+    key=state.RUN_PICK,
+    format_func=lambda i: (
+        f"{i} ({next(r.state for r in runs if r.run_id == i)})" + (" · active" if i == active else "")
+    ),
+)
+selected = next(r for r in runs if r.run_id == picked)
+left, middle, _ = st.columns([1, 1, 2])
+if selected.state == "succeeded" and selected.run_id != active:
+    if left.button(
+        "Make it the active run", icon=":material/check:", help="The Overview and analysis pages show the active run"
+    ):
         st.session_state[state.ACTIVE_RUN] = selected.run_id
         st.rerun()
-    st.subheader(selected.run_id)
-    left, right = st.columns([1, 3])
-    if selected.state not in ACTIVE:
-        if left.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
-            config = retrain_config(selected.config(), layout.labels_dir)
-            run_dir = start_job(layout, config)
-            st.session_state[state.WATCHED_RUN] = run_dir.name
-            left.success(f"Started {run_dir.name} on labels {config.data.labels}. Follow it on the Train page.")
-    right.caption("Select a succeeded run to make it the active run for the analysis pages.")
-    run_card(layout, selected.run_id, selected.status)
-else:
-    st.caption(f"Active run: **{active or 'none yet'}**. Select a row to change it, retrain it or see its details.")
+if selected.state not in ACTIVE:
+    if middle.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
+        config = retrain_config(selected.config(), layout.labels_dir)
+        run_dir = start_job(layout, config)
+        st.session_state[state.WATCHED_RUN] = run_dir.name
+        st.session_state[state.FLASH] = f"Started {run_dir.name}: the same config on labels {config.data.labels}."
+        st.rerun()
+run_card(layout, selected.run_id, selected.status)
 
 succeeded = [r for r in runs if r.state == "succeeded"]
 if len(succeeded) >= 2:

@@ -180,6 +180,7 @@ def _attach_paths(
 ) -> pd.DataFrame:
     """Keep rows whose ID names a readable image inside the project; name every row dropped."""
     folder = layout.image_dir(split)
+    folder_resolved, root_resolved = folder.resolve(), layout.root.resolve()
     usable_names = index.loc[(index["split"] == split) & (index["error"] == ""), "name"]
     usable = set(usable_names)
     in_split = index.loc[index["split"] == split]
@@ -187,7 +188,7 @@ def _attach_paths(
     escaped, missing, corrupt, paths = [], [], [], []
     keep = []
     for image_id in frame[id_col]:
-        resolved = resolve_inside(image_id, folder, layout.root)
+        resolved = resolve_inside(image_id, folder_resolved, root_resolved, bases_resolved=True)
         if resolved is None:
             escaped.append(image_id)
             keep.append(False)

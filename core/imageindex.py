@@ -111,7 +111,7 @@ def _process(job: _Job) -> dict:
     except Exception:  # noqa: BLE001 - open_rgb below names the real problem
         pass
     try:
-        image = open_rgb(Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px * 2, job.thumb_px * 2))
+        image = open_rgb(Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px, job.thumb_px))
     except ImageError as exc:
         row["error"] = str(exc).replace(job.path, f"{job.split}/{job.name}")
         return row
@@ -215,7 +215,7 @@ def scan_images(
                 )
             )
     if jobs:
-        rows.extend(_run_jobs(jobs, workers=workers or os.cpu_count() or 1, progress=progress))
+        rows.extend(_run_jobs(jobs, workers=workers or len(os.sched_getaffinity(0)) or 1, progress=progress))
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     index = index.astype({"bytes": "int64", "mtime_ns": "int64", "width": "int64", "height": "int64"})
     index = index.sort_values(["split", "name"], kind="stable").reset_index(drop=True)

@@ -135,20 +135,21 @@ def open_layout(root: str | Path) -> ProjectLayout:
     return ProjectLayout(root=path, settings=read_settings(path))
 
 
-def resolve_inside(name: str, *bases: Path) -> Path | None:
+def resolve_inside(name: str, *bases: Path, bases_resolved: bool = False) -> Path | None:
     """`bases[0] / name` resolved (symlinks followed), or None when it lands outside every base.
 
     IDs come from CSVs a user did not write; an ID such as `../../etc/passwd`, an absolute path,
     or a symlink pointing outside the project must never be read. The bases are the image folder
     (which may itself be a symlink to a data disk) and the project root (where a symlinked file may
     point). An ID is a name below the image folder, so one with a `..` part is refused outright.
+    Pass `bases_resolved=True` when the bases are already `.resolve()`d (checking many IDs).
     """
     if not name or "\x00" in name:
         return None
     candidate = Path(name)
     if candidate.is_absolute() or candidate.drive or ".." in candidate.parts:
         return None
-    resolved_bases = [base.resolve() for base in bases]
+    resolved_bases = list(bases) if bases_resolved else [base.resolve() for base in bases]
     resolved = (resolved_bases[0] / candidate).resolve()
     for base in resolved_bases:
         if resolved != base and resolved.is_relative_to(base):

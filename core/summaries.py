@@ -43,11 +43,9 @@ def size_distribution(dataset: Dataset) -> pd.DataFrame:
     """Usable images per (split, width, height): columns split, width, height, count."""
     images = dataset.images
     usable = images.loc[images["error"] == ""]
-    listed = {
-        "train": set(dataset.train["ID"]),
-        "test": set(dataset.test["ID"]),
-    }
-    keep = [name in listed.get(split, set()) for split, name in zip(usable["split"], usable["name"])]
+    keep = ((usable["split"] == "train") & usable["name"].isin(dataset.train["ID"])) | (
+        (usable["split"] == "test") & usable["name"].isin(dataset.test["ID"])
+    )
     usable = usable.loc[keep]
     grouped = usable.groupby(["split", "width", "height"], as_index=False).size()
     return grouped.rename(columns={"size": "count"}).sort_values("count", ascending=False).reset_index(drop=True)

@@ -75,11 +75,17 @@ chosen = st.selectbox(
     help="Train is filtered by its given label"
     + ("; test by its hold-out label." if has_holdout else "; test has no labels until a run predicts them."),
 )
+
+
+@st.fragment
+def side(split: str, title: str, target: int | None) -> None:
+    """One gallery; paging reruns only this fragment, not the charts above."""
+    st.markdown(f"**{title}**")
+    gallery(gallery_items(data, split, target=target), name=f"overview_{split}", page_size=24, min_px=96)
+
+
 train_col, test_col = st.columns(2, gap="medium")
 with train_col:
-    st.markdown("**Train**")
-    gallery(gallery_items(data, "train", target=chosen), name="overview_train", page_size=24, min_px=96)
+    side("train", "Train", chosen)
 with test_col:
-    st.markdown("**Test**")
-    test_target = chosen if has_holdout else None
-    gallery(gallery_items(data, "test", target=test_target), name="overview_test", page_size=24, min_px=96)
+    side("test", "Test", chosen if has_holdout else None)

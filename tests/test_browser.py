@@ -71,3 +71,24 @@ def test_overview_renders_with_gallery_and_opens_an_image(browser, demo_app):
     dialog.locator("img").first.wait_for()
     page.screenshot(path=str(OUTPUT / "overview-detail.png"))
     page.close()
+
+
+def test_start_a_tiny_scan_from_the_train_page_and_see_it_finish(browser, demo_app):
+    url, project = demo_app
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{url}/train")
+    page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Scan (frozen backbone)").click()
+    size = page.get_by_label("image size")
+    size.fill("32")
+    size.press("Tab")
+    page.get_by_role("button", name="Start scan run").click()
+    page.get_by_text("Started scan run").wait_for(timeout=30_000)
+    page.get_by_text("OOF macro-F1").first.wait_for(timeout=240_000)
+    page.screenshot(path=str(OUTPUT / "train-finished.png"), full_page=True)
+    runs = sorted((project / ".workbench" / "runs").iterdir())
+    assert runs, "no run folder was created"
+    status = (runs[-1] / "status.json").read_text()
+    assert '"state": "succeeded"' in status
+    assert '"image_size": 32' in status or "image_size: 32" in (runs[-1] / "config.yaml").read_text()
+    page.close()

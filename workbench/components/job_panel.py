@@ -13,7 +13,13 @@ from core.project import ProjectLayout
 from core.runs import ACTIVE, list_runs, read_events, refresh_liveness, tail_log
 from workbench import state
 
-STATE_ICONS = {"queued": "⏳", "running": "▶️", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️"}
+STATE_ICONS = {
+    "queued": ":gray[:material/schedule:]",
+    "running": ":blue[:material/play_circle:]",
+    "succeeded": ":green[:material/check_circle:]",
+    "failed": ":red[:material/error:]",
+    "cancelled": ":orange[:material/stop_circle:]",
+}
 
 
 def _where(status: dict) -> str:

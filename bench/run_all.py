@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("thumbnails", "overview_load", "gallery_page")
+BENCHMARKS = ("thumbnails", "overview_load", "gallery_page", "scan_demo", "train_throughput", "data_pipeline")
 BROWSER_BENCHMARKS = {"overview_load", "gallery_page"}
 
 

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         from core.project import open_layout
 
         layout = open_layout(layout_root)
-        need = config.train.gpus if config.kind == "train" else 1
+        # One slot per GPU a job uses; a CPU job (even DDP over CPU processes) takes the single CPU slot.
+        need = config.train.gpus if config.kind == "train" and config.train.device != "cpu" else 1
         with job_slot(layout, need=need) as slots:
             if Path("/dev/nvidia0").exists() and "CUDA_VISIBLE_DEVICES" not in os.environ:
                 os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(s) for s in slots)

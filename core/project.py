@@ -121,6 +121,10 @@ class ProjectLayout:
         """Create `.workbench/` and its subfolders (the only place we write)."""
         for folder in (self.work_dir, self.cache_dir, self.runs_dir, self.labels_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        if not self.db_path.exists():
+            from core.db import connect  # creates workbench.db with the current schema (WAL)
+
+            connect(self.db_path).close()
         return self.work_dir
 
 

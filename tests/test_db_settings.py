@@ -210,3 +210,17 @@ def test_a_half_built_demo_is_started_over(monkeypatch, workbench_home):
     assert (root / "train.csv").is_file()
     assert not (root / "train" / "x.jpg").exists()
     assert len(calls) == 1
+
+
+def test_opening_a_project_creates_the_store_at_the_current_schema(make_project, tmp_path):
+    import sqlite3
+
+    from core.dataset import load_dataset
+
+    root = make_project(tmp_path)
+    load_dataset(root)
+    path = root / ".workbench" / "workbench.db"
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    connection.close()

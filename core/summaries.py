@@ -10,7 +10,7 @@ from core.dataset import Dataset
 from core.runs import SUBMISSION
 
 
-def class_distribution(dataset: Dataset, *, test_predictions: pd.Series | None = None) -> pd.DataFrame:
+def class_distribution(dataset: Dataset, *, test_predictions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Images per class and split, tidy: columns target, class_name, split, count, share.
 
     Train counts use the given labels. Test counts use `test_predictions` (a run's predicted class
@@ -18,7 +18,7 @@ def class_distribution(dataset: Dataset, *, test_predictions: pd.Series | None =
     """
     series = {"train (given labels)": dataset.train["target"]}
     if test_predictions is not None:
-        series["test (predicted)"] = test_predictions
+        series["test (predicted)"] = test_predictions["target"]
     elif dataset.test_labels is not None:
         series["test (hold-out labels)"] = dataset.test_labels["target"]
     rows = []
@@ -31,12 +31,12 @@ def class_distribution(dataset: Dataset, *, test_predictions: pd.Series | None =
     return pd.DataFrame(rows, columns=["target", "class_name", "split", "count", "share"])
 
 
-def test_predictions(run_dir: Path) -> pd.Series | None:
-    """The predicted class of every test image in a run's submission.csv, or None without one."""
+def test_predictions(run_dir: Path) -> pd.DataFrame | None:
+    """ID, target: the predicted class of every test image in a run's submission.csv (None without one)."""
     path = Path(run_dir) / SUBMISSION
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype={"ID": str})["target"]
+    return pd.read_csv(path, dtype={"ID": str})[["ID", "target"]]
 
 
 def size_distribution(dataset: Dataset) -> pd.DataFrame:
@@ -51,11 +51,13 @@ def size_distribution(dataset: Dataset) -> pd.DataFrame:
     return grouped.rename(columns={"size": "count"}).sort_values("count", ascending=False).reset_index(drop=True)
 
 
-def gallery_items(dataset: Dataset, split: str, *, target: int | None = None) -> pd.DataFrame:
+def gallery_items(
+    dataset: Dataset, split: str, *, target: int | None = None, test_predictions: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Rows for the gallery: ID, thumb, path, caption, sub, class and size metadata.
 
-    Train rows are labelled by their given class; test rows by the hold-out label where it exists.
-    `target` keeps only that class (train: given label; test: hold-out label).
+    Train rows are labelled by their given class; test rows by the hold-out label where it exists,
+    else by `test_predictions` (a run's predictions, captioned "pred"). `target` keeps only that class.
     """
     images = dataset.images.loc[dataset.images["split"] == split].set_index("name")
     if split == "train":
@@ -64,6 +66,8 @@ def gallery_items(dataset: Dataset, split: str, *, target: int | None = None) ->
         frame = dataset.test.copy()
         if dataset.test_labels is not None:
             frame = frame.merge(dataset.test_labels, on="ID", how="left")
+        elif test_predictions is not None:
+            frame = frame.merge(test_predictions, on="ID", how="left")
         else:
             frame["target"] = pd.NA
     if target is not None:
@@ -76,7 +80,9 @@ def gallery_items(dataset: Dataset, split: str, *, target: int | None = None) ->
     frame["bytes"] = info["bytes"].to_numpy()
     names = [dataset.class_name(t) if pd.notna(t) else "" for t in frame["target"]]
     frame["class_name"] = names
-    frame["caption"] = [f"{t} · {n}" if n else i for t, n, i in zip(frame["target"], names, frame["ID"])]
+    predicted = split == "test" and dataset.test_labels is None and test_predictions is not None
+    prefix = "pred " if predicted else ""
+    frame["caption"] = [f"{prefix}{t} · {n}" if n else i for t, n, i in zip(frame["target"], names, frame["ID"])]
     frame["sub"] = frame["ID"]
     frame["split"] = split
     return frame.loc[frame["thumb"].notna() & (frame["thumb"] != "")].reset_index(drop=True)

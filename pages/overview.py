@@ -73,7 +73,13 @@ chosen = st.selectbox(
     key=state.OVERVIEW_CLASS,
     format_func=lambda t: "All classes" if t is None else f"{t} · {data.class_name(t)}",
     help="Train is filtered by its given label"
-    + ("; test by its hold-out label." if has_holdout else "; test has no labels until a run predicts them."),
+    + (
+        "; test by its hold-out label."
+        if has_holdout
+        else "; test by the active run's prediction."
+        if predictions is not None
+        else "; test has no labels until a run predicts them."
+    ),
 )
 
 
@@ -81,11 +87,12 @@ chosen = st.selectbox(
 def side(split: str, title: str, target: int | None) -> None:
     """One gallery; paging reruns only this fragment, not the charts above."""
     st.markdown(f"**{title}**")
-    gallery(gallery_items(data, split, target=target), name=f"overview_{split}", page_size=24, min_px=96)
+    items = gallery_items(data, split, target=target, test_predictions=predictions)
+    gallery(items, name=f"overview_{split}", page_size=24, min_px=96)
 
 
 train_col, test_col = st.columns(2, gap="medium")
 with train_col:
     side("train", "Train", chosen)
 with test_col:
-    side("test", "Test", chosen if has_holdout else None)
+    side("test", "Test", chosen if has_holdout or predictions is not None else None)

@@ -89,3 +89,30 @@ def test_sidebar_opens_another_folder_and_reports_bad_paths(small_demo, tmp_path
     from core.settings import recent_projects
 
     assert recent_projects()[0] == str(other.resolve())
+
+
+def test_without_hold_out_labels_test_is_shown_by_the_active_runs_predictions(tmp_path, monkeypatch):
+    import numpy as np
+
+    from core.config import resolve_config
+    from core.project import open_layout
+    from core.runs import RunWriter, create_run, write_test_outputs
+
+    root = tmp_path / "no-holdout"
+    build_demo(root, per_class=6)
+    (root / "test_labels.csv").unlink()
+    layout = open_layout(root)
+    test_ids = pd.read_csv(root / "sample_submission.csv").ID
+    predicted = np.arange(len(test_ids)) % 10
+    run_dir = create_run(layout, resolve_config(kind="scan"))
+    write_test_outputs(run_dir, test_ids, np.eye(10)[predicted])
+    RunWriter(run_dir).status(state="succeeded", progress=1.0)
+
+    at = _app(root, monkeypatch, tmp_path)
+    assert {m.label: m.value for m in at.metric}["Labelled test"] == "none"
+    at.selectbox(key=state.OVERVIEW_CLASS).set_value(3).run()
+    shown = galleries(at)["overview_test"]
+    expected = set(test_ids[predicted == 3])
+    assert {i["id"] for i in shown} <= expected and len(shown) == min(24, len(expected))
+    assert all(i["caption"] == "pred 3 · three" for i in shown)
+    assert any(run_dir.name in c.value for c in at.caption)

@@ -52,15 +52,15 @@ picked = st.selectbox(
     ),
 )
 selected = next(r for r in runs if r.run_id == picked)
-left, middle, _ = st.columns([1, 1, 2])
+actions = st.container(horizontal=True)
 if selected.state == "succeeded" and selected.run_id != active:
-    if left.button(
+    if actions.button(
         "Make it the active run", icon=":material/check:", help="The Overview and analysis pages show the active run"
     ):
         st.session_state[state.ACTIVE_RUN] = selected.run_id
         st.rerun()
 if selected.state not in ACTIVE:
-    if middle.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
+    if actions.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
         config = retrain_config(selected.config(), layout.labels_dir)
         run_dir = start_job(layout, config)
         st.session_state[state.WATCHED_RUN] = run_dir.name

@@ -19,7 +19,18 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("thumbnails", "overview_load", "gallery_page", "scan_demo", "train_throughput", "data_pipeline")
+BENCHMARKS = (
+    "thumbnails",
+    "overview_load",
+    "gallery_page",
+    "scan_demo",
+    "train_throughput",
+    "data_pipeline",
+    "label_issues",
+    "cleaning_loop",
+    "confusion_click",
+    "umap_embeddings",
+)
 BROWSER_BENCHMARKS = {"overview_load", "gallery_page"}
 
 

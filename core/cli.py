@@ -8,6 +8,9 @@ workbench scan  --project DIR [--set KEY=VALUE ...]                         last
 workbench train --project DIR [--config FILE] [--set KEY=VALUE ...] [--detach]  last line: the run id
 workbench jobs --project DIR
 workbench cancel --project DIR RUN
+workbench issues --project DIR [--run RUN ...] [--out CSV]      ranked label issues (CSV)
+workbench relabel --project DIR ID LABEL | --drop ID | --keep ID
+workbench export --project DIR                                  last line: the new version's path
 """
 
 from __future__ import annotations
@@ -240,6 +243,156 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_issues(args: argparse.Namespace) -> int:
+    from core.cleaning import issues_for_runs, ranked_issues_csv
+    from core.csvio import write_csv_atomic
+    from core.runs import find_run
+
+    layout = _open_project(args.project)
+    if layout is None:
+        return 1
+    run_ids = []
+    for name in args.run or [None]:
+        run = find_run(layout, name)
+        if run is None:
+            print(
+                f"error: no run {name!r} in {layout.runs_dir}"
+                if name
+                else "error: no finished run yet; start one with `workbench scan --project DIR`",
+                file=sys.stderr,
+            )
+            return 1
+        run_ids.append(run.run_id)
+    started = time.perf_counter()
+    try:
+        result = issues_for_runs(
+            layout, run_ids, data=not args.labels_only, progress=lambda m: print(m, file=sys.stderr)
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    table = ranked_issues_csv(result)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    flagged = int(table["is_label_issue"].sum())
+    print(
+        f"{flagged:,} of {len(table):,} train labels flagged by cleanlab (runs: {', '.join(run_ids)}; "
+        f"{time.perf_counter() - started:.1f} s)",
+        file=sys.stderr,
+    )
+    if result.data is not None:
+        data = result.data.table
+        print(
+            f"outliers {int(data['is_outlier_issue'].sum())}, near duplicates {int(data['is_near_duplicate_issue'].sum())}, "
+            f"leaking into test {int(data['is_leakage_issue'].sum())}, "
+            f"rare-class images {int(data['is_class_imbalance_issue'].sum())}",
+            file=sys.stderr,
+        )
+    if args.out:
+        path = write_csv_atomic(table, Path(args.out).expanduser())
+        print(path)
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def _label_lookup(layout):
+    """(ID -> train.csv label, number of classes, class name -> index) for validating CLI labels."""
+    from core.csvio import CsvError, read_csv
+
+    settings = layout.settings
+    try:
+        train = read_csv(
+            layout.train_csv, encoding=settings.encoding, required_columns=(settings.id_column, settings.target_column)
+        ).frame
+    except CsvError as exc:
+        raise ValueError(str(exc)) from exc
+    labels = dict(zip(train[settings.id_column], train[settings.target_column]))
+    names: dict[str, int] = {}
+    num_classes = 0
+    if layout.meta_csv.is_file():
+        try:
+            meta = read_csv(
+                layout.meta_csv, required_columns=(settings.target_column, settings.class_name_column)
+            ).frame
+            names = {n: int(t) for t, n in zip(meta[settings.target_column], meta[settings.class_name_column])}
+            num_classes = len(meta)
+        except (CsvError, ValueError):
+            names = {}
+    if not num_classes:
+        num_classes = max((int(t) for t in labels.values() if str(t).isdigit()), default=-1) + 1
+    return labels, num_classes, names
+
+
+def _cmd_relabel(args: argparse.Namespace) -> int:
+    from core.decisions import latest_decision, record_decision
+
+    layout = _open_project(args.project)
+    if layout is None:
+        return 1
+    if args.drop:
+        image_id, action, label_text = args.drop, "drop", None
+    elif args.keep:
+        image_id, action, label_text = args.keep, "keep", None
+    elif len(args.target) == 2:
+        (image_id, label_text), action = args.target, "relabel"
+    else:
+        print("error: give ID LABEL, or --drop ID, or --keep ID", file=sys.stderr)
+        return 2
+    try:
+        labels, num_classes, names = _label_lookup(layout)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if image_id not in labels:
+        print(f"error: {image_id!r} is not an ID of {layout.train_csv.name}", file=sys.stderr)
+        return 1
+    new_label = None
+    if label_text is not None:
+        if label_text in names:
+            new_label = names[label_text]
+        elif label_text.isdigit() and int(label_text) < num_classes:
+            new_label = int(label_text)
+        else:
+            known = f"0..{num_classes - 1}" + (f" or a class name ({', '.join(list(names)[:5])}, ...)" if names else "")
+            print(f"error: label {label_text!r} is not a class; use {known}", file=sys.stderr)
+            return 1
+    layout.ensure_work_dir()
+    latest = latest_decision(layout.db_path, image_id)
+    if latest is None:
+        current = int(labels[image_id]) if str(labels[image_id]).isdigit() else None
+    else:
+        current = latest.old_label if latest.action == "drop" else latest.new_label
+    decision = record_decision(
+        layout.db_path, image_id, action, old_label=current, new_label=new_label, source="manual"
+    )
+    print(f"{image_id}: {decision.describe()} (decision {decision.id}, saved)")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from core.csvio import CsvError
+    from core.decisions import export_version
+
+    layout = _open_project(args.project)
+    if layout is None:
+        return 1
+    try:
+        result = export_version(layout)
+    except CsvError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabeled, {result.dropped:,} dropped "
+        f"(changes: {result.changes_path})",
+        file=sys.stderr,
+    )
+    if result.ignored:
+        print(f"note: {result.ignored} decision(s) name IDs that train.csv does not list; ignored", file=sys.stderr)
+    print(result.path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench", description="Error analysis and label cleaning for image-classification projects."
@@ -286,6 +439,29 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--project", required=True)
     cancel.add_argument("run")
     cancel.set_defaults(func=_cmd_cancel)
+
+    issues = sub.add_parser("issues", help="ranked label issues of a run (cleanlab), as CSV")
+    issues.add_argument("--project", required=True)
+    issues.add_argument(
+        "--run", action="append", help="run id (default: the newest finished); repeat to average runs' probabilities"
+    )
+    issues.add_argument("--out", help="CSV to write (default: standard output)")
+    issues.add_argument(
+        "--labels-only", action="store_true", help="skip Datalab (outliers, duplicates, leakage): faster on big sets"
+    )
+    issues.set_defaults(func=_cmd_issues)
+
+    relabel = sub.add_parser("relabel", help="record a decision: ID LABEL, --drop ID or --keep ID")
+    relabel.add_argument("--project", required=True)
+    relabel.add_argument("target", nargs="*", metavar="ID LABEL", help="image ID and its new class (index or name)")
+    group = relabel.add_mutually_exclusive_group()
+    group.add_argument("--drop", metavar="ID", help="remove the image from train")
+    group.add_argument("--keep", metavar="ID", help="the image's label is right (brings a dropped image back)")
+    relabel.set_defaults(func=_cmd_relabel)
+
+    export = sub.add_parser("export", help="write the next clean train CSV version; last line: its path")
+    export.add_argument("--project", required=True)
+    export.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -41,6 +41,17 @@ MIGRATIONS: tuple[str, ...] = (
         created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     """,
+    # 2: label cleaning. request_id makes a decision idempotent (a double click stores one row);
+    #    reverted_at marks an undone decision (the row stays as history); a version records its
+    #    changes file and the newest decision it includes.
+    """
+    ALTER TABLE label_decisions ADD COLUMN request_id TEXT;
+    ALTER TABLE label_decisions ADD COLUMN reverted_at TEXT;
+    CREATE UNIQUE INDEX label_decisions_request ON label_decisions (request_id) WHERE request_id IS NOT NULL;
+    CREATE INDEX label_decisions_current ON label_decisions (image_id, id) WHERE reverted_at IS NULL;
+    ALTER TABLE label_versions ADD COLUMN changes_path TEXT;
+    ALTER TABLE label_versions ADD COLUMN decisions_through INTEGER
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

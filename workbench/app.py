@@ -24,6 +24,14 @@ navigation = st.navigation(
         "Data": [
             st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         ],
+        "Analysis": [
+            st.Page(PAGES_DIR / "browse.py", title="Browse", icon=":material/photo_library:"),
+            st.Page(PAGES_DIR / "errors.py", title="Errors", icon=":material/grid_on:"),
+            st.Page(PAGES_DIR / "embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
+        ],
+        "Labels": [
+            st.Page(PAGES_DIR / "issues.py", title="Issues", icon=":material/rule:"),
+        ],
         "Model": [
             st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/model_training:"),
             st.Page(PAGES_DIR / "runs.py", title="Runs", icon=":material/history:"),

@@ -88,3 +88,63 @@ def active_run(runs) -> str | None:
 
 
 TRAIN_BASE = "wb.train.base"
+
+
+# Issues page (label cleaning). Lists hold ids only.
+ISSUES_AVERAGE = "wb.issues.average"  # multiselect: other runs whose probabilities are averaged with the active run's
+ISSUES_VIEW = "wb.issues.view"  # segmented control: which view of the issues page
+ISSUES_GIVEN = "wb.issues.given"  # multiselect: queue filter by given class
+ISSUES_SUGGESTED = "wb.issues.suggested"  # multiselect: queue filter by suggested class
+ISSUES_KINDS = "wb.issues.kinds"  # multiselect: queue filter by issue kind
+ISSUES_SKIPPED = "wb.issues.skipped"  # list[str]: IDs put off in this session (moved to the queue's end)
+ISSUES_UNDO = "wb.issues.undo"  # list[int]: decision ids made in this session, newest last
+ISSUES_ITEM = "wb.issues.item"  # dict: the item on screen (ID, labels, request id) for keyboard actions
+ISSUES_SESSION = "wb.issues.session"  # str: this session's token, part of every decision's request id
+ISSUES_NOTICE = "wb.issues.notice"  # str: what the last action did, shown once in the review card
+ISSUES_CARD = "wb.issues.card"  # the review card component (keyboard and click triggers)
+ISSUES_BULK = "wb.issues.bulk"  # dataframe selection of the bulk table
+ISSUES_GROUP_PAGE = "wb.issues.group_page"  # prefix: pagination of the duplicate / leakage groups
+ISSUES_VERSION = "wb.issues.version"  # selectbox: the exported version to retrain on
+
+
+def issues_relabel_key(image_id: str) -> str:
+    """The relabel selectbox of one queue item (its default, the suggestion, resets per item)."""
+    return f"wb.issues.relabel.{image_id}"
+
+
+def issues_button_key(name: str) -> str:
+    return f"wb.issues.button.{name}"
+
+
+# Analysis pages (Browse, Errors, Embeddings). The run they show is ACTIVE_RUN.
+BROWSE_SPLIT = "wb.browse.split"  # segmented control: train (out-of-fold) or test images
+BROWSE_TRUE = "wb.browse.true"  # multiselect: given (true) classes
+BROWSE_PREDICTED = "wb.browse.predicted"  # multiselect: predicted classes
+BROWSE_OUTCOME = "wb.browse.outcome"  # segmented control: all / correct / wrong
+BROWSE_CONFIDENCE = "wb.browse.confidence"  # slider: (low, high) confidence range
+BROWSE_SORT = "wb.browse.sort"  # selectbox: sort order of the gallery
+ERRORS_SET = "wb.errors.set"  # segmented control: OOF (train) or the labelled test hold-out
+ERRORS_NORMALISE = "wb.errors.normalise"  # toggle: confusion matrix as row shares
+ERRORS_MATRIX = "wb.errors.matrix"  # plotly chart: selection on the confusion matrix
+ERRORS_CELL = "wb.errors.cell"  # [true, predicted]: the confusion cell whose images are shown
+ERRORS_PAIRS = "wb.errors.pairs"  # dataframe: row selection in the most-confused pairs
+ERRORS_RUN_A = "wb.errors.run_a"  # selectbox: first run of the two-run comparison
+ERRORS_RUN_B = "wb.errors.run_b"  # selectbox: second run of the two-run comparison
+EMB_COLOUR = "wb.embeddings.colour"  # selectbox: what colours the points
+EMB_NEIGHBOURS = "wb.embeddings.n_neighbors"  # number input: UMAP n_neighbors
+EMB_MIN_DIST = "wb.embeddings.min_dist"  # number input: UMAP min_dist
+EMB_MAP = "wb.embeddings.map"  # plotly chart: box / lasso selection on the map
+EMB_HOVER = "wb.embeddings.hover"  # hover preview component (state: the hovered row)
+
+
+def analysis_run_key(page: str) -> str:
+    """The run selectbox of one analysis page; it mirrors ACTIVE_RUN and never stores it."""
+    return f"wb.analysis.{page}.run"
+
+
+def browse_flag_key(column: str) -> str:
+    """Filter widget of an optional column joined onto the predictions (e.g. is_label_issue)."""
+    return f"wb.browse.flag.{column}"
+
+
+ISSUES_DATALAB = "wb.issues.datalab"  # bool: run Datalab now on a project too big for it to run unasked

@@ -7,6 +7,7 @@ image opens a dialog with the full-size image and its metadata.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -34,12 +35,14 @@ def gallery(
     page_size: int = 48,
     min_px: int = 112,
     empty_text: str = "No images match.",
+    detail: Callable[[pd.Series], None] | None = None,
 ) -> str | None:
     """Show `items` as pages of thumbnails; returns the ID clicked in this rerun, if any.
 
     items: one row per image with columns ID, thumb (thumbnail path), path (full image), caption,
     and optionally sub (second caption line), tone ("good" / "bad" / "") and any metadata columns,
-    which the detail dialog lists.
+    which the detail dialog lists. detail(row), when given, draws more inside the dialog, below
+    the image and its metadata (e.g. probability bars and nearest neighbours).
     """
     total = len(items)
     num_pages = max(1, -(-total // page_size))
@@ -74,14 +77,14 @@ def gallery(
     if clicked:
         match = items.loc[items["ID"] == clicked]
         if len(match):
-            show_detail(match.iloc[0])
+            show_detail(match.iloc[0], detail)
         return str(clicked)
     return None
 
 
 @st.dialog("Image", width="large")
-def show_detail(row: pd.Series) -> None:
-    """The image at full resolution beside its metadata."""
+def show_detail(row: pd.Series, detail: Callable[[pd.Series], None] | None = None) -> None:
+    """The image at full resolution beside its metadata, then whatever `detail(row)` draws."""
     left, right = st.columns([3, 2])
     with left:
         try:
@@ -101,3 +104,5 @@ def show_detail(row: pd.Series) -> None:
             hide_index=True,
             width="stretch",
         )
+    if detail is not None:
+        detail(row)

@@ -1,0 +1,115 @@
+"""What the gallery's dialog adds for a scored image: its probability bars and its nearest neighbours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.analysis import nearest_neighbours, prob_columns
+from workbench.components import run_data
+
+NEIGHBOURS = 8
+COLOUR_PREDICTED = "#2563eb"
+COLOUR_GIVEN = "#16a34a"
+COLOUR_OTHER = "#cbd5e1"
+
+
+def probability_figure(probs: np.ndarray, *, given: int | None, class_names: Mapping[int, str]) -> go.Figure:
+    """Horizontal bars of one image's class probabilities, highest on top; predicted blue, given label green."""
+    order = np.argsort(-probs, kind="stable")
+    predicted = int(order[0])
+    colours = [
+        COLOUR_PREDICTED if k == predicted else COLOUR_GIVEN if given is not None and k == given else COLOUR_OTHER
+        for k in order
+    ]
+    labels = [f"{k} · {class_names.get(int(k), str(k))}" + (" (given)" if k == given else "") for k in order]
+    figure = go.Figure(
+        go.Bar(
+            x=probs[order],
+            y=labels,
+            orientation="h",
+            marker_color=colours,
+            text=[f"{p:.1%}" for p in probs[order]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=max(160, 22 * len(order) + 40),
+        margin=dict(l=10, r=40, t=30, b=10),
+        title="Probabilities",
+        xaxis=dict(range=[0, 1.12], tickformat=".0%", showgrid=False),
+        yaxis=dict(autorange="reversed"),
+        showlegend=False,
+    )
+    return figure
+
+
+def detail_renderer(
+    table: pd.DataFrame, *, run_dir: Path, class_names: Mapping[int, str], images: pd.DataFrame
+) -> Callable[[pd.Series], None]:
+    """The gallery's `detail` callback for cards built from this prediction table (rows need ID and split)."""
+    num_classes = len(class_names)
+    probs_columns = prob_columns(num_classes)
+
+    def draw(row: pd.Series) -> None:
+        keyed = table.set_index(["split", "ID"])  # only when a dialog opens, not on every page run
+        key = (str(row.get("split", "train")), str(row["ID"]))
+        if key not in keyed.index:
+            return
+        scored = keyed.loc[key]
+        given = None if pd.isna(scored["given"]) else int(scored["given"])
+        left, right = st.columns([2, 3])
+        with left:
+            probs = scored[probs_columns].to_numpy(dtype=np.float64)
+            st.plotly_chart(
+                probability_figure(probs, given=given, class_names=class_names),
+                width="stretch",
+                config={"displayModeBar": False},
+            )
+        with right:
+            _neighbours(key, run_dir=run_dir, keyed=keyed, class_names=class_names, images=images)
+
+    return draw
+
+
+def _neighbours(key, *, run_dir: Path, keyed: pd.DataFrame, class_names, images: pd.DataFrame) -> None:
+    st.markdown(f"**{NEIGHBOURS} nearest neighbours** (cosine similarity of the run's embeddings)")
+    index = run_data.neighbour_index(run_dir)
+    if index is None:
+        st.caption("This run stored no embeddings.")
+        return
+    unit, lookup, ids = index
+    row = lookup.get(key)
+    if row is None:
+        st.caption("This image has no embedding in the run.")
+        return
+    rows, similarity = nearest_neighbours(unit, row, k=NEIGHBOURS)
+    found = ids.iloc[rows]
+    keys = list(zip(found["split"], found["ID"]))
+    thumbs = images.set_index(["split", "name"])["thumb"].reindex(pd.MultiIndex.from_tuples(keys))
+    thumbs = dict(zip(keys, thumbs.to_numpy()))
+    cards = []
+    for (split, image_id), sim in zip(zip(found["split"], found["ID"]), similarity):
+        thumb = thumbs.get((split, image_id))
+        if not isinstance(thumb, str) or not thumb:
+            continue
+        label = ""
+        if (split, image_id) in keyed.index:
+            scored = keyed.loc[(split, image_id)]
+            given, predicted = scored["given"], class_names.get(int(scored["predicted"]), "")
+            label = f"{class_names.get(int(given), given)} → {predicted}" if pd.notna(given) else f"? → {predicted}"
+        cards.append((thumb, f"{label} · {sim:.2f}  \n{split} {image_id}"))
+    if not cards:
+        st.caption("No thumbnails for the neighbours.")
+        return
+    # Four to a row: eight st.image calls, each a small cached thumbnail.
+    for start in range(0, len(cards), 4):
+        for column, (thumb, caption) in zip(st.columns(4), cards[start : start + 4]):
+            column.image(thumb, caption=caption, width="stretch")

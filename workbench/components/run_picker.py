@@ -1,0 +1,52 @@
+"""The run an analysis page shows: the active run (newest succeeded by default), changeable in place."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.runs import RunInfo
+from workbench import state
+
+
+def _make_active(widget_key: str) -> None:
+    st.session_state[state.ACTIVE_RUN] = st.session_state[widget_key]
+
+
+def analysis_run(runs: list[RunInfo], *, widget_key: str, label: str = "Run") -> RunInfo | None:
+    """A selectbox of the succeeded runs on the active one; choosing another makes it active everywhere.
+
+    Returns the chosen run, or None (with a note) when no run has succeeded yet.
+    """
+    succeeded = [r for r in runs if r.state == "succeeded"]
+    if not succeeded:
+        st.info(
+            "No finished run yet. Start a scan on the Train page (a few minutes on a CPU), "
+            "or `workbench scan --project DIR` from a terminal.",
+            icon=":material/info:",
+        )
+        return None
+    active = state.active_run(runs)
+    ids = [r.run_id for r in succeeded]
+    if active not in ids:
+        active = ids[0]
+    # The widget mirrors ACTIVE_RUN (which the Runs page may change); its key is never the durable store.
+    if st.session_state.get(widget_key) != active:
+        st.session_state[widget_key] = active
+    st.selectbox(
+        label,
+        ids,
+        key=widget_key,
+        on_change=_make_active,
+        args=(widget_key,),
+        format_func=lambda i: _describe(next(r for r in succeeded if r.run_id == i)),
+        help="The active run; every analysis page and the Overview show it. Newest finished run by default.",
+    )
+    return next(r for r in succeeded if r.run_id == active)
+
+
+def _describe(run: RunInfo) -> str:
+    metrics = run.status.get("metrics") or {}
+    parts = [run.run_id, run.kind]
+    if "oof_macro_f1" in metrics:
+        parts.append(f"OOF macro-F1 {metrics['oof_macro_f1']:.3f}")
+    return " · ".join(parts)

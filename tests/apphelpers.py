@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -49,13 +48,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(project: Path, home: Path, log: Path):
-    """`workbench serve --project` on a free localhost port; yields the URL; stops it afterwards."""
+def served(project: Path, home: Path, log: Path):
+    """The app (`workbench serve`'s command line) on a free localhost port; yields (url, process) so a
+    test can also kill it; stopped afterwards."""
+    from core.cli import streamlit_command
+
     port = free_port()
     env = dict(os.environ, WORKBENCH_HOME=str(home), PYTHONUNBUFFERED="1")
     with open(log, "w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "serve", "--project", str(project), "--port", str(port)],
+            streamlit_command(project, port=port, host="127.0.0.1"),
             cwd=REPO,
             env=env,
             stdout=handle,
@@ -75,11 +77,19 @@ def running_app(project: Path, home: Path, log: Path):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"app did not start; log:\n{log.read_text()}")
             time.sleep(0.3)
-        yield url
+        yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def running_app(project: Path, home: Path, log: Path):
+    """`served`, yielding only the URL."""
+    with served(project, home, log) as (url, _process):
+        yield url

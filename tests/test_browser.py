@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from core.demo import build_demo
-from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS, OUTPUT, running_app
+from tests.apphelpers import OUTPUT, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -23,20 +21,6 @@ def wait_for_loaded_thumbnails(page, *, at_least: int, timeout_s: float = 30) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"only {loaded} of {at_least} thumbnails loaded within {timeout_s} s")
         page.wait_for_timeout(100)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("WORKBENCH_SKIP_BROWSER") == "1":
-            pytest.skip("WORKBENCH_SKIP_BROWSER=1 and no Chromium")
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium or set WORKBENCH_CHROMIUM")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")

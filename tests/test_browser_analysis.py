@@ -17,7 +17,6 @@ from core.demo import build_demo
 from core.project import open_layout
 from tests.apphelpers import OUTPUT, running_app
 from tests.test_app_analysis import fixture_run, table_of
-from tests.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = pytest.mark.browser
 RUN = "20260102-000000-scan-bbbb"
@@ -91,7 +90,7 @@ def analysis_app(tmp_path_factory):
             yield url, layout
 
 
-def test_clicking_a_confusion_cell_shows_exactly_its_images(browser, analysis_app):  # noqa: F811
+def test_clicking_a_confusion_cell_shows_exactly_its_images(browser, analysis_app):
     url, layout = analysis_app
     train = labelled(table_of(layout, RUN), "train")
     pairs = confused_pairs(
@@ -131,7 +130,7 @@ def test_clicking_a_confusion_cell_shows_exactly_its_images(browser, analysis_ap
     page.close()
 
 
-def test_embedding_map_hover_and_box_selection(browser, analysis_app):  # noqa: F811
+def test_embedding_map_hover_and_box_selection(browser, analysis_app):
     url, layout = analysis_app
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{url}/embeddings")

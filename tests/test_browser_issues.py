@@ -5,20 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import subprocess
 import time
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from core.cli import streamlit_command
 from core.decisions import current_decisions, decision_history
 from core.demo import build_demo
 from core.project import open_layout
-from tests.apphelpers import CHROMIUM, CHROMIUM_ARGS, OUTPUT, REPO, free_port
+from tests.apphelpers import OUTPUT, served
 from tests.test_app_issues import issues_fixture_run
 
 pytestmark = pytest.mark.browser
@@ -41,58 +36,6 @@ MEASURE = """(before) => new Promise((resolve) => {
   tick();
   setTimeout(() => resolve(-1), 15000);
 })"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("WORKBENCH_SKIP_BROWSER") == "1":
-            pytest.skip("WORKBENCH_SKIP_BROWSER=1 and no Chromium")
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium or set WORKBENCH_CHROMIUM")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@contextmanager
-def served(project: Path, home: Path, log: Path):
-    """The app on a free localhost port; yields (url, process) so a test can kill it; always stopped."""
-    port = free_port()
-    env = dict(os.environ, WORKBENCH_HOME=str(home), PYTHONUNBUFFERED="1")
-    with open(log, "w") as handle:
-        process = subprocess.Popen(
-            streamlit_command(project, port=port, host="127.0.0.1"),
-            cwd=REPO,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"app did not start; log:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -124,7 +124,7 @@ def _group_alive(pgid: int) -> bool:
 
 @contextmanager
 def job_slot(
-    layout: ProjectLayout, *, need: int = 1, poll_s: float = 0.5, on_wait: callable | None = None
+    layout: ProjectLayout, *, need: int = 1, poll_s: float = 0.5, on_wait: Callable[[], None] | None = None
 ) -> Iterator[list[int]]:
     """Hold `need` slot locks for the job's lifetime; waits (polling) while they are taken.
 

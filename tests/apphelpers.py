@@ -11,6 +11,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "workbench" / "app.py"
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
@@ -93,3 +96,47 @@ def running_app(project: Path, home: Path, log: Path):
     """`served`, yielding only the URL."""
     with served(project, home, log) as (url, _process):
         yield url
+
+
+FIXTURE_K = 10  # the demo project's classes
+
+
+def fixture_run(layout, *, accuracy: float, seed: int, run_id: str) -> str:
+    """A succeeded scan run: predictions right with probability `accuracy`, confidences spread, embeddings by class."""
+    from core.config import resolve_config
+    from core.metrics import run_metrics
+    from core.runs import (
+        RunWriter,
+        create_run,
+        read_oof,
+        read_test_probs,
+        write_embeddings,
+        write_oof,
+        write_test_outputs,
+    )
+
+    rng = np.random.default_rng(seed)
+    train = pd.read_csv(layout.train_csv)
+    truth = pd.read_csv(layout.test_labels_csv)
+
+    def probs_for(labels):
+        predicted = np.where(rng.random(len(labels)) < accuracy, labels, rng.integers(0, FIXTURE_K, len(labels)))
+        confidence = rng.uniform(0.3, 0.95, len(labels))
+        probs = np.tile(((1 - confidence) / (FIXTURE_K - 1))[:, None], (1, FIXTURE_K))
+        probs[np.arange(len(labels)), predicted] = confidence
+        return probs
+
+    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
+    write_oof(run_dir, train.ID, np.arange(len(train)) % 3, train.target.to_numpy(), probs_for(train.target.to_numpy()))
+    write_test_outputs(run_dir, truth.ID, probs_for(truth.target.to_numpy()))
+    labels = np.concatenate([train.target.to_numpy(), truth.target.to_numpy()])
+    centres = rng.normal(size=(FIXTURE_K, 32)) * 4
+    write_embeddings(
+        run_dir,
+        list(train.ID) + list(truth.ID),
+        ["train"] * len(train) + ["test"] * len(truth),
+        centres[labels] + rng.normal(size=(len(labels), 32)),
+    )
+    metrics = run_metrics(read_oof(run_dir), read_test_probs(run_dir), truth, num_classes=FIXTURE_K)
+    RunWriter(run_dir).status(state="succeeded", progress=1.0, metrics=metrics, duration_s=3.0, labels="original")
+    return run_id

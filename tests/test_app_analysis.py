@@ -24,45 +24,14 @@ from core.analysis import (
     prediction_table,
     run_disagreements,
 )
-from core.config import resolve_config
 from core.demo import build_demo
-from core.metrics import run_metrics
 from core.project import open_layout
-from core.runs import RunWriter, create_run, read_oof, read_test_probs, write_embeddings, write_oof, write_test_outputs
-from tests.apphelpers import APP, galleries
+from core.runs import read_oof, read_test_probs
+from tests.apphelpers import APP, fixture_run, galleries
 from workbench import state
 
 K = 10
 OLD, NEW = "20260101-000000-scan-aaaa", "20260102-000000-scan-bbbb"
-
-
-def fixture_run(layout, *, accuracy: float, seed: int, run_id: str) -> str:
-    """A succeeded scan run: predictions right with probability `accuracy`, confidences spread, embeddings by class."""
-    rng = np.random.default_rng(seed)
-    train = pd.read_csv(layout.train_csv)
-    truth = pd.read_csv(layout.test_labels_csv)
-
-    def probs_for(labels):
-        predicted = np.where(rng.random(len(labels)) < accuracy, labels, rng.integers(0, K, len(labels)))
-        confidence = rng.uniform(0.3, 0.95, len(labels))
-        probs = np.tile(((1 - confidence) / (K - 1))[:, None], (1, K))
-        probs[np.arange(len(labels)), predicted] = confidence
-        return probs
-
-    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
-    write_oof(run_dir, train.ID, np.arange(len(train)) % 3, train.target.to_numpy(), probs_for(train.target.to_numpy()))
-    write_test_outputs(run_dir, truth.ID, probs_for(truth.target.to_numpy()))
-    labels = np.concatenate([train.target.to_numpy(), truth.target.to_numpy()])
-    centres = rng.normal(size=(K, 32)) * 4
-    write_embeddings(
-        run_dir,
-        list(train.ID) + list(truth.ID),
-        ["train"] * len(train) + ["test"] * len(truth),
-        centres[labels] + rng.normal(size=(len(labels), 32)),
-    )
-    metrics = run_metrics(read_oof(run_dir), read_test_probs(run_dir), truth, num_classes=K)
-    RunWriter(run_dir).status(state="succeeded", progress=1.0, metrics=metrics, duration_s=3.0, labels="original")
-    return run_id
 
 
 @pytest.fixture(scope="module")

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import resolve_config
 from core.demo import build_demo
-from core.metrics import run_metrics
 from core.project import open_layout
-from core.runs import RunWriter, create_run, list_runs, write_oof, write_test_outputs
-from tests.apphelpers import APP
+from core.runs import RunWriter, create_run, list_runs
+from tests.apphelpers import APP, fixture_run
 from workbench import state
-
-
-def fixture_run(layout, *, accuracy: float, seed: int, run_id: str) -> str:
-    """A succeeded scan run whose predictions are right with probability `accuracy`."""
-    rng = np.random.default_rng(seed)
-    train = pd.read_csv(layout.train_csv)
-    truth = pd.read_csv(layout.test_labels_csv)
-    k = 10
-
-    def probs_for(labels):
-        predicted = np.where(rng.random(len(labels)) < accuracy, labels, rng.integers(0, k, len(labels)))
-        probs = np.full((len(labels), k), 0.02)
-        probs[np.arange(len(labels)), predicted] = 1 - 0.02 * (k - 1)
-        return probs
-
-    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
-    oof_probs = probs_for(train.target.to_numpy())
-    write_oof(run_dir, train.ID, np.arange(len(train)) % 3, train.target.to_numpy(), oof_probs)
-    write_test_outputs(run_dir, truth.ID, probs_for(truth.target.to_numpy()))
-    oof = pd.read_csv(run_dir / "oof.csv")
-    test_probs = pd.read_csv(run_dir / "test_probs.csv")
-    metrics = run_metrics(oof, test_probs, truth, num_classes=k)
-    RunWriter(run_dir).status(state="succeeded", progress=1.0, metrics=metrics, duration_s=12.0, labels="original")
-    return run_id
 
 
 @pytest.fixture(scope="module")

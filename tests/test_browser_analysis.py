@@ -15,8 +15,8 @@ import tests.apphelpers as apphelpers
 from core.analysis import confused_pairs, confusion_counts, labelled
 from core.demo import build_demo
 from core.project import open_layout
-from tests.apphelpers import OUTPUT, running_app
-from tests.test_app_analysis import fixture_run, table_of
+from tests.apphelpers import OUTPUT, fixture_run, running_app
+from tests.test_app_analysis import table_of
 
 pytestmark = pytest.mark.browser
 RUN = "20260102-000000-scan-bbbb"

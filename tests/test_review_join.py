@@ -6,7 +6,7 @@ from core.cleaning import issues_for_runs, join_review_columns
 from core.decisions import record_decision
 from core.demo import build_demo
 from core.project import open_layout
-from tests.test_app_runs import fixture_run
+from tests.apphelpers import fixture_run
 
 
 def test_join_review_columns_reads_cached_issues_and_decisions(tmp_path):

@@ -28,6 +28,7 @@ PRETRAINED = ("offline", "hub", "none")  # or a path to a local checkpoint file
 AMP = ("auto", "bf16", "fp16", "off")
 SAMPLERS = ("none", "weighted")
 TTA = ("none", "flips", "flips_rot90")
+SCAN_FEATURES = ("multi", "pooled")
 
 
 class ConfigError(ValueError):
@@ -86,7 +87,8 @@ class ScanConfig:
     pretrained: str = "offline"  # as ModelConfig.pretrained
     image_size: int = 224
     batch_size: int = 64
-    C: float = 1.0  # inverse regularisation of the logistic regression
+    features: str = "multi"  # multi: last layer + 3 middle stages (better on data unlike ImageNet); pooled: last layer
+    C: float = 0.0  # inverse regularisation of the logistic regression; 0: chosen by cross-validation
     tta: bool = False  # average embeddings over flips (slower, steadier on rotated test images)
 
 
@@ -199,7 +201,13 @@ def validate(config: RunConfig) -> RunConfig:
         (config.scan.batch_size >= 1, "scan.batch_size", config.scan.batch_size, "at least 1"),
         (config.train.gpus >= 1, "train.gpus", config.train.gpus, "at least 1"),
         (config.train.lr > 0, "train.lr", config.train.lr, "positive"),
-        (config.scan.C > 0, "scan.C", config.scan.C, "positive"),
+        (config.scan.C >= 0, "scan.C", config.scan.C, "positive, or 0 (chosen by cross-validation)"),
+        (
+            config.scan.features in SCAN_FEATURES,
+            "scan.features",
+            config.scan.features,
+            f"one of {', '.join(SCAN_FEATURES)}",
+        ),
         (0 <= config.aug.mix_prob <= 1, "aug.mix_prob", config.aug.mix_prob, "between 0 and 1"),
         (0 <= config.train.label_smoothing < 1, "train.label_smoothing", config.train.label_smoothing, "in [0, 1)"),
     ]

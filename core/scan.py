@@ -5,7 +5,9 @@
 Embeddings of every train and test image come from core.embeddings (cached per project). A
 StandardScaler + multinomial LogisticRegression is fitted on each fold's training part; its
 probabilities on the held-out part are the out-of-fold predictions, and the fold models' mean on
-the test images is the test prediction. It writes the same artifacts as a training run:
+the test images is the test prediction. scan.C = 0 fits every C of C_GRID in each fold and keeps
+the one whose out-of-fold probabilities have the lowest log-loss (the log names each C's loss;
+the status metrics keep the choice as `scan_C`). It writes the same artifacts as a training run:
 
     oof.csv  test_probs.csv  submission.csv  embeddings.npy  embeddings_ids.csv
     weights/fold<k>.safetensors   tensors coef (C, D), intercept (C,), classes (C,) int64,
@@ -34,7 +36,11 @@ if TYPE_CHECKING:
 
 EMBEDDING_SHARE = 0.8  # of the progress bar
 HOLDOUT_FRACTION = 0.2  # data.folds = 1
-MAX_ITER = 3000  # lbfgs on standardised 1280-d features stopped after ~50 iterations on the demo (C = 1)
+# scan.C = 0: the C with the lowest out-of-fold log-loss. On the demo (1,550 images, 1,752-d
+# features) it picks 0.01; the old fixed C = 1 overfitted (OOF accuracy 0.925 vs 0.944 at
+# 0.01 against the true labels) and cleanlab flagged 0.71 precision instead of 0.85+.
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+MAX_ITER = 3000  # lbfgs on the standardised demo features stopped after ~50 iterations (C = 1)
 
 
 def fold_splits(
@@ -157,8 +163,14 @@ def load_head(path: Path) -> dict[str, np.ndarray]:
     return load_file(str(path))
 
 
-def run_scan(inputs: RunInputs, callbacks: Callbacks) -> None:
-    """Embed, fit the folds, write the artifacts (see the module docstring)."""
+def log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-probability of the given labels (probabilities clipped at 1e-15)."""
+    picked = probs[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, 1e-15, 1.0)).mean())
+
+
+def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
+    """Embed, fit the folds, write the artifacts (see the module docstring); returns {"scan_C": the C used}."""
     from core.embeddings import compute_embeddings
     from core.metrics import macro_f1
     from core.runs import write_embeddings, write_oof, write_test_outputs
@@ -177,6 +189,7 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> None:
         image_size=scan.image_size,
         batch_size=scan.batch_size,
         tta=scan.tta,
+        features=scan.features,
         cache_dir=cache_dir,
         callbacks=callbacks,
     )
@@ -202,9 +215,15 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> None:
 
     splits = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=callbacks)
     n_folds = len(splits)
-    oof = np.full((n_train, num_classes), np.nan)
+    grid = (scan.C,) if scan.C > 0 else C_GRID
+    if len(grid) > 1:
+        callbacks.on_message(
+            f"choosing the regularisation C from {', '.join(f'{c:g}' for c in grid)} by out-of-fold log-loss"
+        )
+    oof = np.full((len(grid), n_train, num_classes), np.nan)
     fold_of = np.full(n_train, -1, dtype=np.int64)
-    test_sum = np.zeros((n_test, num_classes))  # summed over the folds done
+    test_sum = np.zeros((len(grid), n_test, num_classes))  # summed over the folds done
+    heads: list[list[dict[str, np.ndarray]]] = [[] for _ in grid]  # [C][fold]
     steps = [EMBEDDING_SHARE + (1 - EMBEDDING_SHARE) * k / n_folds for k in range(n_folds + 1)]
     metadata = {
         "kind": "scan",
@@ -212,31 +231,47 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> None:
         "pretrained": scan.pretrained,
         "image_size": str(scan.image_size),
         "tta": str(scan.tta),
+        "features": scan.features,
         "num_classes": str(num_classes),
     }
+    best = 0
     for k, (train_rows, held_rows) in enumerate(splits):
         callbacks.on_progress(progress=steps[k], message=f"fitting fold {k + 1}/{n_folds}", fold=k, folds=n_folds)
-        head = fit_linear(train_emb[train_rows], labels[train_rows], C=scan.C, seed=data.seed)
-        save_head(inputs.run_dir / "weights" / f"fold{k}.safetensors", head, metadata={**metadata, "fold": str(k)})
-        held = predict_linear(head, train_emb[held_rows], num_classes=num_classes)
-        oof[held_rows] = held
+        for c, C in enumerate(grid):
+            head = fit_linear(train_emb[train_rows], labels[train_rows], C=C, seed=data.seed)
+            heads[c].append(head)
+            oof[c, held_rows] = predict_linear(head, train_emb[held_rows], num_classes=num_classes)
+            if n_test:
+                test_sum[c] += predict_linear(head, test_emb, num_classes=num_classes)
         fold_of[held_rows] = k
-        if n_test:
-            test_sum += predict_linear(head, test_emb, num_classes=num_classes)
-        # Written after every fold, so a cancelled scan keeps what its finished folds scored.
         scored = fold_of >= 0
-        write_oof(inputs.run_dir, train["ID"][scored].tolist(), fold_of[scored], labels[scored], oof[scored])
+        losses = [log_loss(labels[scored], oof[c, scored]) for c in range(len(grid))]
+        best = int(np.argmin(losses))
+        # Written after every fold (with the C that is best so far), so a cancelled scan keeps what
+        # its finished folds scored.
+        for j, head in enumerate(heads[best]):
+            meta = {**metadata, "fold": str(j), "C": f"{grid[best]:g}"}
+            save_head(inputs.run_dir / "weights" / f"fold{j}.safetensors", head, metadata=meta)
+        write_oof(inputs.run_dir, train["ID"][scored].tolist(), fold_of[scored], labels[scored], oof[best, scored])
         if n_test:
-            write_test_outputs(inputs.run_dir, test["ID"].tolist(), test_sum / (k + 1))
-        predicted = held.argmax(axis=1)
+            write_test_outputs(inputs.run_dir, test["ID"].tolist(), test_sum[best] / (k + 1))
+        predicted = oof[best, held_rows].argmax(axis=1)
         callbacks.on_fold_end(
             fold=k,
             metrics={
                 "val_macro_f1": macro_f1(labels[held_rows], predicted, num_classes=num_classes),
                 "val_accuracy": float((predicted == labels[held_rows]).mean()),
+                "val_log_loss": losses[best],
             },
         )
         callbacks.on_progress(progress=steps[k + 1], message=f"fold {k + 1}/{n_folds} done", fold=k, folds=n_folds)
+    if len(grid) > 1:
+        callbacks.on_message(
+            "out-of-fold log-loss by C: "
+            + ", ".join(f"{C:g}: {loss:.3f}" for C, loss in zip(grid, losses))
+            + f"; chosen C = {grid[best]:g}"
+        )
 
     fit_s = time.perf_counter() - started - embed_s
     callbacks.on_message(f"scan finished: embedding {embed_s:.1f} s, folds {fit_s:.1f} s")
+    return {"scan_C": float(grid[best])}

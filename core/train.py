@@ -76,14 +76,15 @@ def execute(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
     if inputs.config.kind == "scan":
         from core.scan import run_scan
 
-        run_scan(inputs, callbacks)
+        extra = run_scan(inputs, callbacks)
     else:
         from core.fit import run_training
 
         run_training(inputs, callbacks)
+        extra = {}
     oof = read_oof(inputs.run_dir) if (inputs.run_dir / OOF).is_file() else None
     test_probs = read_test_probs(inputs.run_dir) if (inputs.run_dir / TEST_PROBS).is_file() else None
-    return run_metrics(oof, test_probs, inputs.dataset.test_labels, num_classes=inputs.num_classes)
+    return {**run_metrics(oof, test_probs, inputs.dataset.test_labels, num_classes=inputs.num_classes), **extra}
 
 
 def _raise_cancelled(signum, frame):  # noqa: ARG001

@@ -17,7 +17,7 @@ from core.embeddings import compute_embeddings
 from core.progress import Callbacks
 from core.project import open_layout
 from core.runs import create_run, read_events, read_status
-from core.scan import fit_linear, fold_splits, load_head, predict_linear
+from core.scan import C_GRID, fit_linear, fold_splits, load_head, log_loss, predict_linear
 
 NUM_CLASSES = 10  # the demo's digits
 PROB_COLUMNS = [f"prob_{k}" for k in range(NUM_CLASSES)]
@@ -78,14 +78,16 @@ def test_scan_job_writes_every_artifact_the_pages_read(demo: Path, scanned: Path
 
     vectors = np.load(scanned / "embeddings.npy")
     ids = pd.read_csv(scanned / "embeddings_ids.csv", dtype={"ID": str})
-    assert vectors.dtype == np.float32 and vectors.shape == (len(train) + len(test_ids), 1280)
+    # features = "multi" (the default): 40 + 112 + 320 stage channels and the 1280 pooled features of Lite0.
+    assert vectors.dtype == np.float32 and vectors.shape == (len(train) + len(test_ids), 1752)
     assert len(ids) == len(vectors)
     assert ids["split"].value_counts().to_dict() == {"train": len(train), "test": len(test_ids)}
     assert np.isfinite(vectors).all()
 
     metrics = status["metrics"]
-    # Measured 0.63 at 64 px on this 232-image demo (chance is 0.1; the full demo gives ~0.79).
+    # Measured 0.67 at 64 px on this 232-image demo (chance is 0.1; the full demo gives ~0.85).
     assert metrics["oof_macro_f1"] > 0.5
+    assert metrics["scan_C"] in C_GRID  # scan.C = 0: chosen by out-of-fold log-loss
     # The test images are rotated, flipped and recoloured: a linear probe on upright train images
     # barely transfers (the gap the noise recipes are for), but the metric must be there.
     assert 0.0 <= metrics["test_macro_f1"] <= 1.0
@@ -106,7 +108,7 @@ def test_fold_weights_reproduce_the_test_probabilities(scanned: Path):
     split = pd.read_csv(scanned / "embeddings_ids.csv")["split"].to_numpy()
     heads = [load_head(scanned / "weights" / f"fold{k}.safetensors") for k in range(3)]
     assert set(heads[0]) == {"coef", "intercept", "classes", "scaler_mean", "scaler_scale"}
-    assert heads[0]["coef"].shape == (NUM_CLASSES, 1280)
+    assert heads[0]["coef"].shape == (NUM_CLASSES, 1752)
     mean = np.mean([predict_linear(h, vectors[split == "test"], num_classes=NUM_CLASSES) for h in heads], axis=0)
     written = pd.read_csv(scanned / "test_probs.csv")[PROB_COLUMNS].to_numpy()
     np.testing.assert_allclose(mean, written, atol=1e-6)
@@ -255,6 +257,49 @@ def test_tta_averages_the_image_and_its_mirror_and_workers_change_nothing(tmp_pa
     np.testing.assert_allclose(with_workers, plain, atol=1e-6)
 
 
+def test_multi_features_are_the_normalised_stages_and_the_pooled_features(demo: Path, tmp_path: Path):
+    paths = _demo_paths(demo, 3)
+    options = dict(**BACKBONE, image_size=32, batch_size=3, tta=False)
+    pooled = compute_embeddings(paths, cache_dir=tmp_path, features="pooled", **options)
+    multi = compute_embeddings(paths, cache_dir=tmp_path, features="multi", **options)
+    assert pooled.shape == (3, 1280) and multi.shape == (3, 40 + 112 + 320 + 1280)
+    parts = np.split(multi, [40, 152, 472], axis=1)
+    for part in parts:  # each part L2-normalised, so no part outweighs the others in a cosine distance
+        np.testing.assert_allclose(np.linalg.norm(part, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(parts[-1], pooled / np.linalg.norm(pooled, axis=1, keepdims=True), atol=1e-5)
+    # Separate cache entries: one kind is never served as the other.
+    assert len(list((tmp_path / "embeddings").glob("*.npz"))) == 2
+    with pytest.raises(ValueError, match="features must be one of multi, pooled"):
+        compute_embeddings(paths, cache_dir=None, features="stages", **options)
+
+
+def test_scan_keeps_the_C_with_the_lowest_out_of_fold_log_loss(demo: Path, scanned: Path):
+    messages = [e["text"] for e in read_events(scanned, kinds=("message",))]
+    line = next(x for x in messages if "out-of-fold log-loss by C:" in x)
+    losses = dict(pair.split(": ") for pair in line.split("by C: ")[1].split("; ")[0].split(", "))
+    chosen = read_status(scanned)["metrics"]["scan_C"]
+    assert set(map(float, losses)) == set(C_GRID)
+    assert float(min(losses, key=lambda c: float(losses[c]))) == chosen
+    oof = pd.read_csv(scanned / "oof.csv", dtype={"ID": str})
+    assert log_loss(oof["given"].to_numpy(), oof[PROB_COLUMNS].to_numpy()) == pytest.approx(
+        min(map(float, losses.values())), abs=1e-3
+    )
+    for weights in sorted((scanned / "weights").glob("fold*.safetensors")):
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="numpy") as handle:
+            assert float(handle.metadata()["C"]) == chosen and handle.metadata()["features"] == "multi"
+
+
+def test_a_fixed_C_skips_the_search(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    code, run_dir = run_job(demo, ["scan.image_size=32", "data.folds=2", "scan.C=0.05", "scan.features=pooled"])
+    assert code == 0, read_status(run_dir).get("traceback")
+    assert read_status(run_dir)["metrics"]["scan_C"] == 0.05
+    assert not [e for e in read_events(run_dir, kinds=("message",)) if "log-loss by C" in e["text"]]
+    assert np.load(run_dir / "embeddings.npy").shape[1] == 1280
+
+
 def test_embedding_progress_stays_inside_its_span(demo: Path):
     recorder = Recorder()
     compute_embeddings(
@@ -294,9 +339,11 @@ def test_offline_weights_rank_daisy_first_on_the_flower_photo(tmp_path: Path):
 
 
 def test_cache_files_are_plain_arrays_named_by_model_and_image_set(demo: Path, scanned: Path):
-    files = sorted((demo / ".workbench" / "cache" / "embeddings").glob("*.npz"))
-    assert len(files) == 2  # the train set and the test set at 64 px
+    from core.embeddings import model_key
+
+    key = model_key(**BACKBONE, image_size=64, tta=False, features="multi")  # the `scanned` run's
+    files = sorted((demo / ".workbench" / "cache" / "embeddings").glob(f"{key}-*.npz"))
+    assert len(files) == 2  # the train set and the test set
     with np.load(files[0], allow_pickle=False) as data:
         assert data["embeddings"].dtype == np.float32
         assert len(data["fingerprints"]) == len(data["embeddings"])
-    assert len({f.name.split("-")[0] for f in files}) == 1  # one model key: 64 px, no TTA

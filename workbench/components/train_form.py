@@ -12,7 +12,19 @@ from typing import Any
 
 import streamlit as st
 
-from core.config import AMP, LOSSES, PRETRAINED, SAMPLERS, SECTIONS, TTA, ConfigError, RunConfig, field_help, from_dict
+from core.config import (
+    AMP,
+    LOSSES,
+    PRETRAINED,
+    SAMPLERS,
+    SCAN_FEATURES,
+    SECTIONS,
+    TTA,
+    ConfigError,
+    RunConfig,
+    field_help,
+    from_dict,
+)
 from workbench import state
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -20,6 +32,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.amp": AMP,
     "train.sampler": SAMPLERS,
     "train.tta": TTA,
+    "scan.features": SCAN_FEATURES,
     "train.optimizer": ("adamw", "adam", "sgd", "lamb", "lion", "radam", "nadamw"),
     "train.scheduler": ("cosine", "step", "plateau", "poly", "tanh"),
 }

@@ -1,11 +1,13 @@
 """Label issues: how well cleanlab finds the demo's known flips, and how fast issues and the review queue are at scale.
 
-    .venv/bin/python bench/label_issues.py [--project DEMO] [--sizes 64,96,128] [--rows 200000] [--no-browser]
+    .venv/bin/python bench/label_issues.py [--project DEMO] [--sizes 224,128,64] [--seeds 0,1,2]
+                                           [--rows 200000] [--no-browser]
 
 1. Demo accuracy. The demo's flipped train labels are known (demo_truth.csv). Scan runs at each
-   image size of --sizes (in-process, as `workbench scan` runs them; reused from --project when it
-   already has a succeeded scan at that size) give out-of-fold probabilities; for the first run
-   alone and for the average of all of them, the precision and recall of `is_label_issue` and the
+   image size of --sizes (default config otherwise: in-process, as `workbench scan` runs them;
+   reused from --project when it already has such a run) give out-of-fold probabilities; for the
+   first run alone (once per fold seed of --seeds: the split alone moves these figures by several
+   points) and for the average of all sizes, the precision and recall of `is_label_issue` and the
    precision of the first k ranked items (k = number of flips). Target: precision and recall >= 0.8.
 2. Scale. --rows train rows x 17 classes of synthetic out-of-fold probabilities (8% flips) written
    as a run's oof.csv: `issues_for_runs(..., data=False)` end to end (read the CSV, cleanlab's
@@ -35,30 +37,35 @@ BENCH = "label_issues"
 _fixtures.PORTS = range(8670, 8691)  # this benchmark's servers bind here
 
 
-def scan_runs(layout, sizes: list[int]) -> list[str]:
-    """A succeeded scan run per image size (reused when the project has one); returns their ids."""
+def scan_runs(layout, sizes: list[int], *, seed: int = 0) -> list[str]:
+    """A succeeded default scan run per image size and fold seed `seed` (reused when the project has one)."""
     from core.config import resolve_config
     from core.runs import create_run, list_runs, read_status
     from core.train import main as job_main
+
+    def overrides(size: int) -> list[str]:
+        return [f"scan.image_size={size}", f"data.seed={seed}"]
 
     existing = {}
     for run in list_runs(layout):
         if run.kind == "scan" and run.state == "succeeded" and run.status.get("labels") == "original":
             size = run.config().scan.image_size
-            default = resolve_config(kind="scan", overrides=[f"scan.image_size={size}"])
+            default = resolve_config(kind="scan", overrides=overrides(size))
             if run.config().scan == default.scan and run.config().data == default.data:
                 existing.setdefault(size, run.run_id)
     run_ids = []
     for size in sizes:
         if size in existing:
-            note(f"reusing scan run {existing[size]} ({size} px)")
+            note(f"reusing scan run {existing[size]} ({size} px, fold seed {seed})")
             run_ids.append(existing[size])
             continue
-        run_dir = create_run(layout, resolve_config(kind="scan", overrides=[f"scan.image_size={size}"]))
+        run_dir = create_run(layout, resolve_config(kind="scan", overrides=overrides(size)))
         start = time.perf_counter()
         code = job_main(["--config", str(run_dir / "config.yaml")])
         status = read_status(run_dir)
-        note(f"scan {size} px: {time.perf_counter() - start:.0f} s, exit {code}, {status.get('metrics')}")
+        note(
+            f"scan {size} px, fold seed {seed}: {time.perf_counter() - start:.0f} s, exit {code}, {status.get('metrics')}"
+        )
         run_ids.append(run_dir.name)
     return run_ids
 
@@ -73,7 +80,7 @@ def flip_scores(table, truth) -> tuple[float, float, float, int]:
     return hits / max(len(flagged), 1), hits / max(k, 1), len(top & flipped) / max(k, 1), k
 
 
-def demo_accuracy(project: Path, sizes: list[int]) -> list[str]:
+def demo_accuracy(project: Path, sizes: list[int], seeds: list[int]) -> list[str]:
     import pandas as pd
 
     from core.cleaning import issues_for_runs
@@ -81,9 +88,11 @@ def demo_accuracy(project: Path, sizes: list[int]) -> list[str]:
 
     layout = open_layout(project)
     truth = pd.read_csv(project / "demo_truth.csv", dtype={"ID": str})
-    run_ids = scan_runs(layout, sizes)
+    run_ids = scan_runs(layout, sizes, seed=seeds[0])
     print(f"\n1. label issues on the demo ({len(truth):,} train images, {int(truth.flipped.sum())} flipped)")
-    variants = [(f"one scan ({sizes[0]} px)", run_ids[:1])]
+    variants = [(f"one scan ({sizes[0]} px, fold seed {seeds[0]})", run_ids[:1])]
+    for seed in seeds[1:]:  # the same scan with other folds: how much the figures move with the split alone
+        variants.append((f"one scan ({sizes[0]} px, fold seed {seed})", scan_runs(layout, sizes[:1], seed=seed)))
     if len(run_ids) > 1:
         variants.append((f"average of {len(run_ids)} scans ({', '.join(map(str, sizes))} px)", run_ids))
     for title, ids in variants:
@@ -215,7 +224,8 @@ def browser_queue(project: Path, decisions: int = 15) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", help="an existing demo project (its scan runs are reused); default: build one")
-    parser.add_argument("--sizes", default="64,96,128", help="scan.image_size of the runs to average (first: alone)")
+    parser.add_argument("--sizes", default="224", help="scan.image_size of the runs to average (first: alone)")
+    parser.add_argument("--seeds", default="0", help="data.seed (fold splits) of the single-scan figures")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args(argv)
@@ -229,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
 
             project = tmp / "demo"
             build_demo(project)
-        demo_accuracy(project, sizes)
+        demo_accuracy(project, sizes, [int(s) for s in args.seeds.split(",") if s])
         scale(args.rows)
         if not args.no_browser:
             import shutil

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from core.cleaning import (
+    FILTERS,
     ISSUE_COLUMNS,
     confident_examples,
     data_issues,
@@ -53,6 +54,28 @@ def test_label_issues_find_the_seeded_flips():
     assert np.mean([s == truth[i] for i, s in zip(caught.ID, caught.suggested_label)]) >= 0.9
     # Given labels are passed through untouched.
     assert dict(zip(table.ID, table.given_label)) == dict(zip(ids, given))
+
+
+def test_default_flags_are_the_head_of_the_ranking_and_never_agree_with_the_given_label():
+    from cleanlab.count import num_label_issues
+
+    _, given, probs, _ = noisy_problem(seed=3)
+    table = label_issues(given, probs)
+    flags = table["is_label_issue"].to_numpy()
+    count = num_label_issues(given, probs, estimation_method="off_diagonal_calibrated")
+    assert 0 < flags.sum() <= count
+    assert not flags[flags.argmin() :].any()  # once unflagged, never flagged again further down
+    assert (table.loc[flags, "suggested_label"] != table.loc[flags, "given_label"]).all()
+
+
+@pytest.mark.parametrize("filter_by", FILTERS)
+def test_every_filter_runs_and_a_wrong_name_is_refused(filter_by):
+    _, given, probs, flipped = noisy_problem(n=400, seed=4)
+    table = label_issues(given, probs, filter_by=filter_by).sort_values("ID", key=lambda c: c.astype(int))
+    flags = table["is_label_issue"].to_numpy()
+    assert flags.any() and (flags & flipped).sum() / flags.sum() > 0.5
+    with pytest.raises(ValueError, match="filter_by must be one of ranked_calibrated"):
+        label_issues(given, probs, filter_by="by_magic")
 
 
 def test_label_issues_with_probs_and_a_class_nobody_carries():

@@ -63,7 +63,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from core.importer import import_folder
+    from core.importer import FLAT_TEST, import_folder
 
     try:
         summary = import_folder(args.src, args.out)
@@ -79,7 +79,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
         )
     )
     for item in summary.skipped:
-        print(f"skipped (not a class folder of images): {item}", file=sys.stderr)
+        if item == FLAT_TEST:
+            print(
+                "skipped: test/ beside the class folders (move the classes under SRC/train/ to import it as the "
+                "test set, or rename it to import it as a class)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"skipped (not a class folder of images): {item}", file=sys.stderr)
     print(summary.root)
     return 0
 

@@ -21,6 +21,10 @@ import pandas as pd
 from core.csvio import write_csv_atomic
 from core.images import is_image_file
 
+# A folder named "test" among flat class folders is left out, and named in `skipped`: it is more
+# likely a test set than a class, but without SRC/train/ it cannot be told from one.
+FLAT_TEST = "test"
+
 
 @dataclass(frozen=True)
 class ImportSummary:
@@ -76,6 +80,8 @@ def import_folder(source: str | Path, out: str | Path) -> ImportSummary:
         raise ValueError(f"{train_src}: no class subfolders with images found (expected <class>/<image> files)")
     (root / "train").mkdir(parents=True, exist_ok=True)
     skipped = [str(p.relative_to(src)) for p in train_src.iterdir() if p.is_file()]
+    if train_src == src and (src / "test").is_dir():  # SRC/<class> beside SRC/test: neither a class nor the test set
+        skipped.append(FLAT_TEST)
 
     used: set[str] = set()
     train_rows = []

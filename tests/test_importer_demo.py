@@ -162,6 +162,17 @@ def test_cli_import_folder_then_check(tmp_path, run_cli):
     assert code == 0 and "Result: usable (0 warning(s))" in stdout
 
 
+def test_a_test_folder_beside_flat_class_folders_is_named_not_silently_dropped(tmp_path, run_cli):
+    src = tmp_path / "src"
+    _image(src / "ant" / "0.png", (200, 0, 0))
+    _image(src / "bee" / "0.png", (0, 200, 0))
+    _image(src / "test" / "t.png", (0, 0, 200))
+    code, stdout, stderr = run_cli(["import-folder", str(src), "--out", str(tmp_path / "project")])
+    assert code == 0 and stdout.startswith("imported 2 train images in 2 classes\n")
+    assert "skipped: test/ beside the class folders (move the classes under SRC/train/" in stderr
+    assert import_folder(src, tmp_path / "again").skipped == ["test"]
+
+
 @pytest.mark.parametrize("problem", ["not_empty", "out_is_a_file", "no_source", "no_classes"])
 def test_cli_import_folder_errors_exit_1_without_a_traceback(tmp_path, run_cli, problem):
     src = tmp_path / "src"

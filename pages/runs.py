@@ -10,7 +10,7 @@ from core.jobs import start_job
 from core.project import open_layout
 from core.runs import ACTIVE, list_runs, retrain_config, runs_table
 from workbench import state
-from workbench.components.job_panel import run_card
+from workbench.components.job_panel import live_run_card
 from workbench.data import dataset
 
 project = state.current_project()
@@ -42,14 +42,15 @@ st.dataframe(
 )
 
 ids = [r.run_id for r in runs]
+watched = st.session_state.get(state.WATCHED_RUN)  # the run just started here or on the Issues page
 picked = st.selectbox(
     "Run",
     ids,
-    index=ids.index(active) if active in ids else 0,
+    index=ids.index(watched) if watched in ids else ids.index(active) if active in ids else 0,
     key=state.RUN_PICK,
-    format_func=lambda i: (
-        f"{i} ({next(r.state for r in runs if r.run_id == i)})" + (" · active" if i == active else "")
-    ),
+    # Plain ids: a keyed selectbox keeps showing the label it was drawn with, so a state in the label
+    # ("running") would stay after the run ended. The table above and the card below show the state.
+    help="The table above shows each run's state; the card below follows the chosen run live.",
 )
 selected = next(r for r in runs if r.run_id == picked)
 actions = st.container(horizontal=True)
@@ -66,7 +67,7 @@ if selected.state not in ACTIVE:
         st.session_state[state.WATCHED_RUN] = run_dir.name
         st.session_state[state.FLASH] = f"Started {run_dir.name}: the same config on labels {config.data.labels}."
         st.rerun()
-run_card(layout, selected.run_id, selected.status)
+live_run_card(layout, selected.run_id, selected.status)
 
 succeeded = [r for r in runs if r.state == "succeeded"]
 if len(succeeded) >= 2:

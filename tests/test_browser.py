@@ -76,3 +76,48 @@ def test_start_a_tiny_scan_from_the_train_page_and_see_it_finish(browser, demo_a
     assert '"state": "succeeded"' in status
     assert '"image_size": 32' in status or "image_size: 32" in (runs[-1] / "config.yaml").read_text()
     page.close()
+
+
+def test_runs_page_follows_a_running_run_and_compares_it_when_it_ends(browser, tmp_path):
+    import subprocess
+    import sys
+
+    from core.project import open_layout
+    from core.runs import RunWriter, read_status
+    from tests.apphelpers import fixture_run, served
+
+    project = tmp_path / "project"
+    build_demo(project, per_class=12)
+    layout = open_layout(project)
+    layout.ensure_work_dir()
+    fixture_run(layout, accuracy=0.6, seed=0, run_id="20260101-000000-scan-aaaa")
+    run_id = fixture_run(layout, accuracy=0.9, seed=1, run_id="20260101-000100-scan-bbbb")
+    run_dir = layout.runs_dir / run_id
+    finished = read_status(run_dir)
+    # Back to running (a scan writes oof.csv after every fold, so the artifacts may already be there).
+    # A live process whose command line names the run stands in for the job (core.runs.pid_alive).
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", run_id])
+    writer = RunWriter(run_dir)
+    writer.status(state="running", pid=job.pid, progress=0.3, fold=1, folds=5, message="fitting fold 2/5")
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    try:
+        with served(project, tmp_path / "home", OUTPUT / "browser-runs-app.log") as (url, _process):
+            page.goto(f"{url}/runs")
+            page.get_by_role("heading", name="Runs").wait_for(timeout=60_000)
+            page.get_by_label("Run", exact=True).click()
+            page.get_by_role("option", name=run_id).click()
+            page.get_by_role("heading", name="Runs").click()  # focus leaves the box
+            page.get_by_text("fold 2/5").wait_for(timeout=15_000)
+            assert page.get_by_text("Compare two runs").count() == 0  # one finished run only
+
+            writer.status(progress=0.7, fold=3, message="fitting fold 4/5")
+            page.get_by_text("fold 4/5").wait_for(timeout=15_000)  # no reload: the card polls
+
+            writer.status(state="succeeded", progress=1.0, metrics=finished["metrics"])
+            page.get_by_text("Compare two runs").wait_for(timeout=15_000)  # the whole page reran
+            page.locator(".js-plotly-plot").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(OUTPUT / "runs-live-finished.png"), full_page=True)
+    finally:
+        job.kill()
+        page.close()

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.jobs import cancel_job
 from core.project import ProjectLayout
-from core.runs import ACTIVE, list_runs, read_events, refresh_liveness, tail_log
+from core.runs import ACTIVE, list_runs, read_events, read_status, refresh_liveness, tail_log
 from workbench import state
 
 STATE_ICONS = {
@@ -106,6 +106,23 @@ def jobs_panel(layout: ProjectLayout, *, show_finished: int = 1) -> None:
 
 _polling_panel = st.fragment(jobs_panel, run_every=1.0)
 _static_panel = st.fragment(jobs_panel)
+
+
+@st.fragment(run_every=1.0)
+def _polled_card(layout: ProjectLayout, run_id: str) -> None:
+    run_dir = layout.runs_dir / run_id
+    status = refresh_liveness(run_dir, read_status(run_dir))
+    run_card(layout, run_id, status)
+    if status.get("state") not in ACTIVE:
+        st.rerun()  # the whole page: its table, picker and comparison now include the finished run
+
+
+def live_run_card(layout: ProjectLayout, run_id: str, status: dict) -> None:
+    """`run_card`, re-read every second while the run is queued or running; the page reruns when it ends."""
+    if status.get("state") in ACTIVE:
+        _polled_card(layout, run_id)
+    else:
+        run_card(layout, run_id, status)
 
 
 def live_jobs_panel(layout: ProjectLayout, *, show_finished: int = 1) -> None:

@@ -45,7 +45,10 @@ if not len(table):
 splits = [s for s in ("train", "test") if (table["split"] == s).any()]
 if st.session_state.get(state.BROWSE_SPLIT) not in (None, *splits):  # e.g. another run without test images
     del st.session_state[state.BROWSE_SPLIT]
-top = st.columns([2, 3, 3, 2])
+# Segmented controls get a row of their own: squeezed beside the class pickers they were cut off
+# ("Tes…", "Wron…") at a 1,400-px window.
+top = st.columns(2)
+mid = st.columns([3, 3, 2])
 split = (
     top[0].segmented_control("Images", splits, default=splits[0], key=state.BROWSE_SPLIT, format_func=SPLIT_TITLES.get)
     or splits[0]
@@ -58,7 +61,7 @@ def class_label(target: int) -> str:
     return f"{target} · {data.class_name(target)}"
 
 
-true_classes = top[1].multiselect(
+true_classes = mid[0].multiselect(
     "True (given) class",
     classes,
     key=state.BROWSE_TRUE,
@@ -66,9 +69,9 @@ true_classes = top[1].multiselect(
     disabled=not has_labels,
     help=None if has_labels else "The test images have no labels (no test_labels.csv).",
 )
-predicted_classes = top[2].multiselect("Predicted class", classes, key=state.BROWSE_PREDICTED, format_func=class_label)
+predicted_classes = mid[1].multiselect("Predicted class", classes, key=state.BROWSE_PREDICTED, format_func=class_label)
 outcome = (
-    top[3].segmented_control(
+    top[1].segmented_control(
         "Outcome",
         list(OUTCOMES),
         default="all",
@@ -78,14 +81,14 @@ outcome = (
     )
     or "all"
 )
-row = st.columns([3, 2, 5])
+sort = mid[2].selectbox("Sort by", list(SORTS), key=state.BROWSE_SORT, format_func=lambda s: SORTS[s][2])
+row = st.columns([3, 5])
 confidence = row[0].slider(
     "Confidence (probability of the predicted class)", 0.0, 1.0, (0.0, 1.0), step=0.01, key=state.BROWSE_CONFIDENCE
 )
-sort = row[1].selectbox("Sort by", list(SORTS), key=state.BROWSE_SORT, format_func=lambda s: SORTS[s][2])
 where = {}
 for column, values in optional_filters(table).items():
-    chosen = row[2].multiselect(OPTIONAL_FILTERS[column], values, key=state.browse_flag_key(column))
+    chosen = row[1].multiselect(OPTIONAL_FILTERS[column], values, key=state.browse_flag_key(column))
     if chosen:
         where[column] = chosen
 

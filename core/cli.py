@@ -251,7 +251,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def _cmd_issues(args: argparse.Namespace) -> int:
-    from core.cleaning import issues_for_runs, ranked_issues_csv
+    from core.cleaning import DEFAULT_FILTER_BY, issues_for_runs, ranked_issues_csv
     from core.csvio import write_csv_atomic
     from core.runs import find_run
 
@@ -273,7 +273,11 @@ def _cmd_issues(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = issues_for_runs(
-            layout, run_ids, data=not args.labels_only, progress=lambda m: print(m, file=sys.stderr)
+            layout,
+            run_ids,
+            data=not args.labels_only,
+            filter_by=args.filter_by or DEFAULT_FILTER_BY,
+            progress=lambda m: print(m, file=sys.stderr),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -455,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     issues.add_argument("--out", help="CSV to write (default: standard output)")
     issues.add_argument(
         "--labels-only", action="store_true", help="skip Datalab (outliers, duplicates, leakage): faster on big sets"
+    )
+    issues.add_argument(
+        "--filter-by",
+        help="which rows is_label_issue marks: ranked_calibrated (the default, what the Issues page uses: the lowest "
+        "label scores, as many as cleanlab's calibrated estimate of wrong labels) or one of cleanlab's "
+        "find_label_issues filters (prune_by_noise_rate, both, ...)",
     )
     issues.set_defaults(func=_cmd_issues)
 

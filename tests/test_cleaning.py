@@ -284,3 +284,13 @@ def test_cli_issues_writes_the_ranked_csv(layout, run_cli, tmp_path):
     assert f"{int(table.is_label_issue.sum())} of 150 train labels flagged" in stderr
     code, stdout, _ = run_cli(["issues", "--project", str(layout.root), "--run", "nope"])
     assert code == 1
+    # cleanlab's own filters are one flag away; a wrong name is refused with the choices.
+    pruned = tmp_path / "pruned.csv"
+    args = ["issues", "--project", str(layout.root), "--labels-only", "--out", str(pruned)]
+    code, _, stderr = run_cli([*args, "--filter-by", "prune_by_noise_rate"])
+    assert code == 0, stderr
+    ids = [f"img_{i:04d}.png" for i in range(len(given))]  # as _fixture_run names them
+    expected = label_issues(given, probs, ids=ids, filter_by="prune_by_noise_rate")
+    assert set(pd.read_csv(pruned).query("is_label_issue")["ID"]) == set(expected.query("is_label_issue")["ID"])
+    code, _, stderr = run_cli([*args, "--filter-by", "by_magic"])
+    assert code == 1 and "filter_by must be one of ranked_calibrated, prune_by_noise_rate" in stderr

@@ -4,6 +4,9 @@
     projection_file(cache_dir, run_dir, params) -> path of its cache   keyed by embeddings + params
     start_projection(run_dir, out, params)      -> launches the job    a detached subprocess
     python -m core.projection --warm            compiles UMAP once per machine (a setup step)
+    start_warm_up()                             the same, detached, unless done for these versions
+                                                (`workbench serve` calls it, so the first map a
+                                                user asks for does not pay the compilation)
     read_projection(out) / projection_status(out)                      what the page polls and reads
 
 Where the time goes, and what is done about it (2-core CPU, 5,000 x 1,280 embeddings):
@@ -429,6 +432,55 @@ def run_projection_job(run_dir: str | Path, out: str | Path, *, params: Projecti
     return out
 
 
+WARM_MARKER = "warm.txt"  # in numba_cache_dir(): the versions a finished warm-up compiled for
+
+
+def _warm_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [sys.version.split()[0]]
+    for package in ("umap-learn", "pynndescent", "numba"):
+        try:
+            parts.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            parts.append(f"{package}=-")
+    return " ".join(parts)
+
+
+def is_warm() -> bool:
+    """Whether a warm-up finished on this machine for the installed Python, umap, pynndescent and numba."""
+    try:
+        return (numba_cache_dir() / WARM_MARKER).read_text().strip() == _warm_versions()
+    except OSError:
+        return False
+
+
+def start_warm_up() -> bool:
+    """Launch `python -m core.projection --warm` detached (own session, no shell) unless `is_warm()`.
+
+    Returns True when it was launched. Two warm-ups at once only compile twice; the marker is
+    written by whichever finishes.
+    """
+    if is_warm():
+        return False
+    cache = numba_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", NUMBA_CACHE_DIR=str(cache))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    with open(cache / "warm.log", "ab") as log:
+        subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "core.projection", "--warm"],
+            cwd=str(REPO_ROOT),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return True
+
+
 def warm_up() -> float:
     """Compile (and cache on disk) everything a projection needs, on 300 random points; returns seconds.
 
@@ -453,7 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
     _cache_numba_compilations()
     if args.warm:
-        print(f"UMAP compiled and cached in {os.environ['NUMBA_CACHE_DIR']} ({warm_up():.1f} s)")
+        seconds = warm_up()
+        cache = Path(os.environ["NUMBA_CACHE_DIR"])
+        cache.mkdir(parents=True, exist_ok=True)
+        marker = cache / WARM_MARKER
+        tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+        tmp.write_text(_warm_versions() + "\n")
+        os.replace(tmp, marker)
+        print(f"UMAP compiled and cached in {cache} ({seconds:.1f} s)")
         return 0
     params = ProjectionParams(**json.loads(args.params))
     run_projection_job(args.run_dir, args.out, params=params)

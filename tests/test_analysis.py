@@ -411,3 +411,36 @@ def test_projection_command_line_needs_a_run_or_warm(capsys):
     with pytest.raises(SystemExit):
         proj.main([])
     assert "--run-dir and --out are required" in capsys.readouterr().err
+
+
+def test_serve_starts_one_umap_warm_up_per_machine_and_versions(tmp_path, monkeypatch, workbench_home, run_cli):
+    from core import cli
+
+    launched = []
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(proj.subprocess, "Popen", lambda command, **kwargs: launched.append((command, kwargs)))
+    monkeypatch.setattr(cli.os, "execv", lambda *args: launched.append(("execv", args)))
+    project = tmp_path / "project"
+    (project / "train").mkdir(parents=True)
+    (project / "train.csv").write_text("ID,target\n")
+
+    code, _, stderr = run_cli(["serve", "--project", str(project)])
+    assert code == 0 and "compiling UMAP in the background" in stderr
+    (command, kwargs), (execv, _) = launched
+    assert command[1:] == ["-m", "core.projection", "--warm"] and execv == "execv"
+    assert kwargs["start_new_session"] is True and "shell" not in kwargs
+    assert kwargs["env"]["NUMBA_CACHE_DIR"] == str(workbench_home / "numba-cache")
+
+    # What the warm-up job leaves behind: the marker of the versions it compiled for.
+    monkeypatch.setattr(proj, "warm_up", lambda: 0.5)
+    monkeypatch.setattr(proj, "_cache_numba_compilations", lambda: None)  # it patches numba process-wide
+    assert proj.main(["--warm"]) == 0
+    assert proj.is_warm()
+    launched.clear()
+    code, _, stderr = run_cli(["serve", "--project", str(project)])
+    assert [c for c, _ in launched] == ["execv"] and "compiling UMAP" not in stderr
+
+    # Another numba (or umap, or Python) compiles differently: warm up again.
+    marker = workbench_home / "numba-cache" / proj.WARM_MARKER
+    marker.write_text(marker.read_text().replace("numba=", "numba=0.0.0+old"))
+    assert not proj.is_warm() and proj.start_warm_up() is True

@@ -255,7 +255,10 @@ def streamlit_server(
     if args:
         cmd += ["--", *args]
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    # WORKBENCH_WARM_UMAP=0: no background UMAP compilation competing with what is being timed.
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env={**os.environ, "WORKBENCH_WARM_UMAP": "0", **env}, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

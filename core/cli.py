@@ -133,21 +133,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: listening beyond localhost; anyone who can reach this port can read your data", file=sys.stderr)
     os.environ["WORKBENCH_PROJECT"] = str(project)
-    _warm_umap_in_background()
     os.execv(sys.executable, command)  # replaces this process; no shell involved
     return 0  # pragma: no cover
-
-
-def _warm_umap_in_background() -> None:
-    """The first UMAP on a machine compiles numba code for ~30 s: pay it now, while the user looks
-    at the data, rather than when the Embeddings page is first opened. Never stops the app."""
-    from core.projection import start_warm_up
-
-    try:
-        if start_warm_up():
-            print("compiling UMAP in the background (once per machine, about 30 s)", file=sys.stderr)
-    except OSError as exc:
-        print(f"note: could not start the UMAP warm-up ({exc}); the first map will take longer", file=sys.stderr)
 
 
 def _open_project(path: str):

@@ -5,8 +5,8 @@
     start_projection(run_dir, out, params)      -> launches the job    a detached subprocess
     python -m core.projection --warm            compiles UMAP once per machine (a setup step)
     start_warm_up()                             the same, detached, unless done for these versions
-                                                (`workbench serve` calls it, so the first map a
-                                                user asks for does not pay the compilation)
+                                                (the app calls it once per server process, so the
+                                                first map a user asks for does not pay for it)
     read_projection(out) / projection_status(out)                      what the page polls and reads
 
 Where the time goes, and what is done about it (2-core CPU, 5,000 x 1,280 embeddings):
@@ -334,38 +334,38 @@ def start_projection(run_dir: str | Path, out: str | Path, *, params: Projection
         except FileExistsError:
             return False
     write_json_atomic(status_file(out), queued)  # (a failed job's status is overwritten: a retry)
+    process = _spawn(
+        ["--run-dir", str(run_dir), "--out", str(out), "--params", json.dumps(asdict(params))],
+        log=log_file(out),
+        name=f"reap-umap-{out.stem}",
+    )
+    status = read_json(status_file(out))
+    if status.get("state") == "queued":  # the job may already have written "running"
+        write_json_atomic(status_file(out), {**status, "pid": process.pid})
+    return True
+
+
+def _spawn(args: list[str], *, log: Path, name: str) -> subprocess.Popen:
+    """`python -m core.projection ARGS` detached (own session, no shell), output appended to `log`,
+    with the per-user numba cache; reaped by a thread when it exits, so it never lingers as a
+    zombie under a long-lived server."""
     cache = numba_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1", NUMBA_CACHE_DIR=str(cache))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    command = [
-        sys.executable,
-        "-m",
-        "core.projection",
-        "--run-dir",
-        str(run_dir),
-        "--out",
-        str(out),
-        "--params",
-        json.dumps(asdict(params)),
-    ]
-    with open(log_file(out), "ab") as log:
+    with open(log, "ab") as handle:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            command,
+            [sys.executable, "-m", "core.projection", *args],
             cwd=str(REPO_ROOT),
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=log,
+            stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
         )
-    status = read_json(status_file(out))
-    if status.get("state") == "queued":  # the job may already have written "running"
-        write_json_atomic(status_file(out), {**status, "pid": process.pid})
-    # Reap the child when it exits so it never lingers as a zombie under a long-lived server.
-    threading.Thread(target=process.wait, name=f"reap-umap-{out.stem}", daemon=True).start()
-    return True
+    threading.Thread(target=process.wait, name=name, daemon=True).start()
+    return process
 
 
 def _cache_numba_compilations() -> None:
@@ -463,21 +463,8 @@ def start_warm_up() -> bool:
     """
     if is_warm():
         return False
-    cache = numba_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONUNBUFFERED="1", NUMBA_CACHE_DIR=str(cache))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    with open(cache / "warm.log", "ab") as log:
-        subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "core.projection", "--warm"],
-            cwd=str(REPO_ROOT),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+    numba_cache_dir().mkdir(parents=True, exist_ok=True)
+    _spawn(["--warm"], log=numba_cache_dir() / "warm.log", name="reap-umap-warm-up")
     return True
 
 

@@ -20,6 +20,7 @@ def workbench_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """Every test gets its own per-user settings folder, never the real ~/.local/share/workbench."""
     home = tmp_path_factory.mktemp("workbench_home")
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("WORKBENCH_WARM_UMAP", "0")  # apps started by tests do not compile UMAP in the background
     monkeypatch.delenv("WORKBENCH_PROJECT", raising=False)
     return home
 

@@ -413,21 +413,34 @@ def test_projection_command_line_needs_a_run_or_warm(capsys):
     assert "--run-dir and --out are required" in capsys.readouterr().err
 
 
-def test_serve_starts_one_umap_warm_up_per_machine_and_versions(tmp_path, monkeypatch, workbench_home, run_cli):
-    from core import cli
+def test_the_app_starts_one_umap_warm_up_per_machine_and_versions(tmp_path, monkeypatch, workbench_home, make_project):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apphelpers import APP
+    from workbench.data import warm_umap_once
 
     launched = []
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    monkeypatch.setattr(proj.subprocess, "Popen", lambda command, **kwargs: launched.append((command, kwargs)))
-    monkeypatch.setattr(cli.os, "execv", lambda *args: launched.append(("execv", args)))
-    project = tmp_path / "project"
-    (project / "train").mkdir(parents=True)
-    (project / "train.csv").write_text("ID,target\n")
 
-    code, _, stderr = run_cli(["serve", "--project", str(project)])
-    assert code == 0 and "compiling UMAP in the background" in stderr
-    (command, kwargs), (execv, _) = launched
-    assert command[1:] == ["-m", "core.projection", "--warm"] and execv == "execv"
+    class FakeProcess:
+        def wait(self):
+            return 0
+
+    def fake_popen(command, **kwargs):
+        launched.append((command, kwargs))
+        return FakeProcess()
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("WORKBENCH_WARM_UMAP")  # conftest turns it off for every other test
+    monkeypatch.setenv("WORKBENCH_PROJECT", str(make_project(tmp_path)))
+    monkeypatch.setattr(proj.subprocess, "Popen", fake_popen)
+    warm_umap_once.clear()
+    for _ in range(2):  # two sessions of one server: one warm-up
+        at = AppTest.from_file(str(APP), default_timeout=90)
+        at.run()
+        assert not at.exception
+    assert len(launched) == 1
+    command, kwargs = launched[0]
+    assert command[1:] == ["-m", "core.projection", "--warm"]
     assert kwargs["start_new_session"] is True and "shell" not in kwargs
     assert kwargs["env"]["NUMBA_CACHE_DIR"] == str(workbench_home / "numba-cache")
 
@@ -435,12 +448,10 @@ def test_serve_starts_one_umap_warm_up_per_machine_and_versions(tmp_path, monkey
     monkeypatch.setattr(proj, "warm_up", lambda: 0.5)
     monkeypatch.setattr(proj, "_cache_numba_compilations", lambda: None)  # it patches numba process-wide
     assert proj.main(["--warm"]) == 0
-    assert proj.is_warm()
-    launched.clear()
-    code, _, stderr = run_cli(["serve", "--project", str(project)])
-    assert [c for c, _ in launched] == ["execv"] and "compiling UMAP" not in stderr
-
+    assert proj.is_warm() and proj.start_warm_up() is False
     # Another numba (or umap, or Python) compiles differently: warm up again.
     marker = workbench_home / "numba-cache" / proj.WARM_MARKER
     marker.write_text(marker.read_text().replace("numba=", "numba=0.0.0+old"))
     assert not proj.is_warm() and proj.start_warm_up() is True
+    assert len(launched) == 2
+    warm_umap_once.clear()

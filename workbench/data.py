@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -55,3 +56,18 @@ def forget_datasets() -> None:
 def thumbnail_data_uri(thumb_path: str) -> str:
     """A thumbnail as a data: URI; the path embeds the file's size and mtime, so it never goes stale."""
     return "data:image/jpeg;base64," + base64.b64encode(Path(thumb_path).read_bytes()).decode("ascii")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_umap_once() -> bool:
+    """Once per server process: UMAP's one-time numba compilation (~30 s per machine) started in the
+    background (core.projection.start_warm_up), so the first map a user opens takes seconds.
+    WORKBENCH_WARM_UMAP=0 turns it off (the tests do, so each app they start stays quiet)."""
+    if os.environ.get("WORKBENCH_WARM_UMAP", "1") == "0":
+        return False
+    from core.projection import start_warm_up
+
+    try:
+        return start_warm_up()
+    except OSError:  # a read-only home: the first map compiles instead, as before
+        return False

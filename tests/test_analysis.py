@@ -348,23 +348,30 @@ def test_projection_job_writes_the_cache_and_reports_progress(tmp_path, monkeypa
     assert status["state"] == "failed" and "numba exploded" in status["message"]
 
 
-def test_start_projection_launches_one_detached_job_with_a_numba_cache(tmp_path, monkeypatch, workbench_home):
-    run_dir = fake_run(tmp_path)
-    out = proj.projection_file(tmp_path / "cache", run_dir, proj.ProjectionParams())
-    launched = []
+class FakeProcess:
+    pid = 2**22 + 777
 
-    class FakeProcess:
-        pid = 2**22 + 777
+    def wait(self):
+        return 0
 
-        def wait(self):
-            return 0
+
+@pytest.fixture
+def launched(monkeypatch) -> list[tuple[list[str], dict]]:
+    """(argv, keyword arguments) of each subprocess core.projection starts; none really starts."""
+    calls: list[tuple[list[str], dict]] = []
 
     def fake_popen(command, **kwargs):
-        launched.append((command, kwargs))
+        calls.append((command, kwargs))
         return FakeProcess()
 
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setattr(proj.subprocess, "Popen", fake_popen)
+    return calls
+
+
+def test_start_projection_launches_one_detached_job_with_a_numba_cache(tmp_path, monkeypatch, workbench_home, launched):
+    run_dir = fake_run(tmp_path)
+    out = proj.projection_file(tmp_path / "cache", run_dir, proj.ProjectionParams())
     monkeypatch.setattr(proj, "pid_alive", lambda pid: True)
     assert proj.start_projection(run_dir, out, params=proj.ProjectionParams()) is True
     assert proj.start_projection(run_dir, out, params=proj.ProjectionParams()) is False  # already queued
@@ -413,26 +420,16 @@ def test_projection_command_line_needs_a_run_or_warm(capsys):
     assert "--run-dir and --out are required" in capsys.readouterr().err
 
 
-def test_the_app_starts_one_umap_warm_up_per_machine_and_versions(tmp_path, monkeypatch, workbench_home, make_project):
+def test_the_app_starts_one_umap_warm_up_per_machine_and_versions(
+    tmp_path, monkeypatch, workbench_home, make_project, launched
+):
     from streamlit.testing.v1 import AppTest
 
     from tests.apphelpers import APP
     from workbench.data import warm_umap_once
 
-    launched = []
-
-    class FakeProcess:
-        def wait(self):
-            return 0
-
-    def fake_popen(command, **kwargs):
-        launched.append((command, kwargs))
-        return FakeProcess()
-
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.delenv("WORKBENCH_WARM_UMAP")  # conftest turns it off for every other test
     monkeypatch.setenv("WORKBENCH_PROJECT", str(make_project(tmp_path)))
-    monkeypatch.setattr(proj.subprocess, "Popen", fake_popen)
     warm_umap_once.clear()
     for _ in range(2):  # two sessions of one server: one warm-up
         at = AppTest.from_file(str(APP), default_timeout=90)

@@ -209,7 +209,7 @@ def temp_dir(prefix: str) -> Iterator[Path]:
 
 def index_project(root: Path) -> tuple[float, object]:
     """load_dataset once (indexes every image); returns (seconds, Dataset)."""
-    from core.dataset import load_dataset
+    from core.project.dataset import load_dataset
 
     start = time.perf_counter()
     data = load_dataset(root)

@@ -28,8 +28,8 @@ BENCH = "cleaning_loop"
 
 def scan(layout, overrides: list[str]) -> Path:
     from core.config import resolve_config
-    from core.runs import create_run, read_status
-    from core.train import main as job_main
+    from core.runs.entry import main as job_main
+    from core.runs.folder import create_run, read_status
 
     run_dir = create_run(layout, resolve_config(kind="scan", overrides=overrides))
     start = time.perf_counter()
@@ -41,8 +41,8 @@ def scan(layout, overrides: list[str]) -> Path:
 
 
 def oof_f1_against_truth(run_dir: Path, truth, num_classes: int) -> float:
-    from core.metrics import macro_f1
-    from core.runs import read_oof
+    from core.analysis.scores import macro_f1
+    from core.runs.folder import read_oof
 
     oof = read_oof(run_dir).merge(truth[["ID", "true_target"]], on="ID")
     return macro_f1(oof["true_target"].to_numpy(), oof["predicted"].to_numpy(), num_classes=num_classes)
@@ -60,10 +60,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    from core.cleaning import issues_for_runs
-    from core.decisions import DecisionRequest, export_version, record_decisions
-    from core.project import open_layout
-    from core.runs import read_status
+    from core.issues.run_issues import issues_for_runs
+    from core.labels.decisions import DecisionRequest, record_decisions
+    from core.labels.versions import export_version
+    from core.project.layout import open_layout
+    from core.runs.folder import read_status
 
     with temp_dir("wb-bench-loop-") as tmp:
         project = tmp / "demo"
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.project, project, ignore=shutil.ignore_patterns("runs", "labels", "workbench.db*", "issues")
             )
         else:
-            from core.demo import build_demo
+            from core.project.demo import build_demo
 
             build_demo(project)
         layout = open_layout(project)

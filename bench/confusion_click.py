@@ -56,10 +56,10 @@ def synthetic_run(root: Path, *, accuracy: float = 0.8, seed: int = 0) -> None:
     import numpy as np
     import pandas as pd
 
+    from core.analysis.scores import run_metrics
     from core.config import resolve_config
-    from core.metrics import run_metrics
-    from core.project import open_layout
-    from core.runs import RunWriter, create_run, read_oof, read_test_probs, write_oof, write_test_outputs
+    from core.project.layout import open_layout
+    from core.runs.folder import RunWriter, create_run, read_oof, read_test_probs, write_oof, write_test_outputs
 
     layout = open_layout(root)
     layout.ensure_work_dir()
@@ -86,9 +86,10 @@ def cells_to_click(root: Path, clicks: int) -> list[tuple[int, int, int]]:
     """(true, predicted, cards shown) for the largest off-diagonal cells, then diagonal ones."""
     import numpy as np
 
-    from core.analysis import confused_pairs, confusion_counts
-    from core.project import open_layout
-    from core.runs import find_run, read_oof
+    from core.analysis.scores import confused_pairs, confusion_counts
+    from core.project.layout import open_layout
+    from core.runs.catalog import find_run
+    from core.runs.folder import read_oof
 
     oof = read_oof(find_run(open_layout(root)).run_dir)
     k = int(max(oof["given"].max(), oof["predicted"].max())) + 1
@@ -135,7 +136,7 @@ def main() -> None:
     print(f"{BENCH}: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     with temp_dir("wb-bench-confusion-") as tmp:
         root = tmp / "demo"
-        from core.demo import build_demo
+        from core.project.demo import build_demo
 
         start = time.perf_counter()
         build_demo(root)

@@ -32,8 +32,8 @@ def _stage_costs(paths: list[str], *, size: int) -> dict[str, float]:
     import albumentations as A
     import numpy as np
 
-    from core.images import open_rgb
-    from core.transforms import create_eval_transform, create_train_transform, default_noise
+    from core.io.images import open_rgb
+    from core.training.transforms import create_eval_transform, create_train_transform, default_noise
 
     noise = A.Compose(default_noise(), seed=0)
     finish = create_eval_transform(image_size=size, mean=(0.5,) * 3, std=(0.5,) * 3)
@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     import cv2
     import torch
 
-    from core.data import ImageDataset, create_loader
-    from core.demo import build_demo
-    from core.transforms import create_train_transform
+    from core.project.demo import build_demo
+    from core.training.data import ImageDataset, create_loader
+    from core.training.transforms import create_train_transform
 
     with temp_dir("wb-bench-data-") as tmp:
         start = time.perf_counter()

@@ -3,7 +3,7 @@
     .venv/bin/python bench/gallery_page.py [--train 3500] [--test 1500] [--clicks 5] [--no-browser]
 
 Figures (5,000-image project, 128x128 JPEGs, indexed once before timing):
-  - Python work of one page with warm caches: core.summaries.gallery_items over the train split
+  - Python work of one page with warm caches: core.analysis.overview.gallery_items over the train split
     plus workbench.data.thumbnail_data_uri for 100 items (target <= 0.3 s), and its parts;
   - an AppTest run of bench/gallery_app.py (one gallery(items, name="b", page_size=100)),
     second run timed (target <= 0.3 s);
@@ -42,8 +42,8 @@ APP = str(Path(__file__).resolve().parent / "gallery_app.py")
 
 
 def server_side(root: Path) -> None:
-    from core.dataset import load_dataset
-    from core.summaries import gallery_items
+    from core.analysis.overview import gallery_items
+    from core.project.dataset import load_dataset
     from workbench.data import thumbnail_data_uri
 
     data = load_dataset(root)
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args(argv)
 
-    from core.dataset import load_dataset
+    from core.project.dataset import load_dataset
 
     print(
         f"[{BENCH}] {args.train:,} train + {args.test:,} test {args.size}x{args.size} JPEGs, {PAGE_SIZE} per page, "

@@ -40,8 +40,9 @@ _fixtures.PORTS = range(8670, 8691)  # this benchmark's servers bind here
 def scan_runs(layout, sizes: list[int], *, seed: int = 0) -> list[str]:
     """A succeeded default scan run per image size and fold seed `seed` (reused when the project has one)."""
     from core.config import resolve_config
-    from core.runs import create_run, list_runs, read_status
-    from core.train import main as job_main
+    from core.runs.catalog import list_runs
+    from core.runs.entry import main as job_main
+    from core.runs.folder import create_run, read_status
 
     def overrides(size: int) -> list[str]:
         return [f"scan.image_size={size}", f"data.seed={seed}"]
@@ -83,8 +84,8 @@ def flip_scores(table, truth) -> tuple[float, float, float, int]:
 def demo_accuracy(project: Path, sizes: list[int], seeds: list[int]) -> list[str]:
     import pandas as pd
 
-    from core.cleaning import issues_for_runs
-    from core.project import open_layout
+    from core.issues.run_issues import issues_for_runs
+    from core.project.layout import open_layout
 
     layout = open_layout(project)
     truth = pd.read_csv(project / "demo_truth.csv", dtype={"ID": str})
@@ -111,7 +112,7 @@ def synthetic_run(layout, rows: int, *, classes: int = 17, seed: int = 0) -> str
     import numpy as np
 
     from core.config import resolve_config
-    from core.runs import RunWriter, create_run, write_oof
+    from core.runs.folder import RunWriter, create_run, write_oof
 
     rng = np.random.default_rng(seed)
     true = rng.integers(0, classes, rows)
@@ -131,9 +132,11 @@ def synthetic_run(layout, rows: int, *, classes: int = 17, seed: int = 0) -> str
 def scale(rows: int) -> None:
     import numpy as np
 
-    from core.cleaning import data_issues, issues_for_runs, review_queue
-    from core.decisions import DecisionRequest, current_decisions, record_decision, record_decisions
-    from core.project import open_layout
+    from core.issues.data_issues import data_issues
+    from core.issues.run_issues import issues_for_runs
+    from core.labels.decisions import DecisionRequest, current_decisions, record_decision, record_decisions
+    from core.labels.review import review_queue
+    from core.project.layout import open_layout
 
     print(f"\n2. scale: {rows:,} train rows x 17 classes")
     with temp_dir("wb-bench-issues-") as tmp:
@@ -235,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.project:
             project = Path(args.project).resolve()
         else:
-            from core.demo import build_demo
+            from core.project.demo import build_demo
 
             project = tmp / "demo"
             build_demo(project)

@@ -3,7 +3,7 @@
     .venv/bin/python bench/overview_load.py [--train 3500] [--test 1500] [--reloads 5] [--no-browser] [--what-if]
 
 Figures:
-  - cold index: core.dataset.load_dataset on a fresh project (every image decoded + thumbnailed);
+  - cold index: core.project.dataset.load_dataset on a fresh project (every image decoded + thumbnailed);
   - first view after a server start: load_dataset again with the index on disk (what a new
     Streamlit process pays on its first page view, and again whenever a CSV or folder changes);
   - AppTest: workbench/app.py (overview is the default page) run once to warm, then a second
@@ -117,8 +117,8 @@ def script_breakdown(root: Path) -> None:
     """The overview script's own work, piece by piece, with everything cached (best of 5)."""
     import plotly.express as px
 
-    from core.dataset import load_dataset
-    from core.summaries import class_distribution, gallery_items, size_distribution
+    from core.analysis.overview import class_distribution, gallery_items, size_distribution
+    from core.project.dataset import load_dataset
     from workbench.data import thumbnail_data_uri
 
     data = load_dataset(root)
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    from core.dataset import load_dataset
+    from core.project.dataset import load_dataset
 
     n = args.train + args.test
     print(

@@ -1,7 +1,7 @@
 """Scan runs on the demo project: wall time (embedding vs folds), OOF and test macro-F1 per image size.
 
-Builds the full default demo (core.demo.build_demo) in a temporary folder and runs scan jobs
-in-process through the job entry (core.train.main), as `workbench scan` would in a subprocess:
+Builds the full default demo (core.project.demo.build_demo) in a temporary folder and runs scan jobs
+in-process through the job entry (core.runs.entry.main), as `workbench scan` would in a subprocess:
 the default scan config (224 px) and 64 px and 128 px, each cold (empty embedding cache) and then
 once more warm (the cache hit: no network at all). No asserts: figures only.
 
@@ -29,7 +29,7 @@ BENCH = "scan_demo"
 
 def _split_times(run_dir: Path) -> tuple[float, float]:
     """(embedding s, folds s) from the scan's last log message."""
-    from core.runs import read_events
+    from core.runs.folder import read_events
 
     for event in reversed(read_events(run_dir, kinds=("message",))):
         found = re.search(r"embedding ([\d.]+) s, folds ([\d.]+) s", event.get("text", ""))
@@ -39,10 +39,10 @@ def _split_times(run_dir: Path) -> tuple[float, float]:
 
 
 def scan_once(layout, overrides: list[str]) -> tuple[float, Path, dict]:
-    """One scan job through core.train.main; (wall s, run folder, status)."""
+    """One scan job through core.runs.entry.main; (wall s, run folder, status)."""
     from core.config import resolve_config
-    from core.runs import create_run, read_status
-    from core.train import main as job_main
+    from core.runs.entry import main as job_main
+    from core.runs.folder import create_run, read_status
 
     run_dir = create_run(layout, resolve_config(kind="scan", overrides=overrides))
     start = time.perf_counter()
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    from core.demo import build_demo
-    from core.project import open_layout
+    from core.project.demo import build_demo
+    from core.project.layout import open_layout
 
     print(f"[{BENCH}] os.cpu_count()={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}", flush=True)
     with temp_dir("wb-bench-scan-") as tmp:

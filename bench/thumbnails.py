@@ -1,4 +1,4 @@
-"""Image indexing throughput: core.imageindex.scan_images on 1,000 512x512 JPEGs, cold and warm.
+"""Image indexing throughput: core.project.imageindex.scan_images on 1,000 512x512 JPEGs, cold and warm.
 
 Cold = an empty `.workbench/cache` (every file is opened, fully decoded and thumbnailed) with the
 default number of workers; the JPEGs themselves were just written, so they sit in the OS page
@@ -33,13 +33,13 @@ TARGET_IMAGES_PER_S = 300.0
 def draft_at_thumb_size():
     """The proposed fix, patched in this process only (forked workers inherit it; core/ is not edited).
 
-    `core.imageindex._process` asks `open_rgb` for a JPEG draft of at least 2 x THUMB_PX (320 px);
+    `core.project.imageindex._process` asks `open_rgb` for a JPEG draft of at least 2 x THUMB_PX (320 px);
     for images under 640 px that means no DCT scaling at all: the whole 512x512 is decoded, then
     resized to 160. Asking for THUMB_PX lets libjpeg decode at 1/2 scale (256x256), still reading
     the whole file (truncation is still caught), and the resize has 4x fewer pixels to filter.
     """
-    import core.imageindex as imageindex
-    from core.images import open_rgb
+    import core.project.imageindex as imageindex
+    from core.io.images import open_rgb
 
     def patched(path, *, max_pixels, draft_size):
         return open_rgb(path, max_pixels=max_pixels, draft_size=(draft_size[0] // 2, draft_size[1] // 2))
@@ -53,7 +53,7 @@ def draft_at_thumb_size():
 
 
 def cold_scan(folders, cache: Path, workers: int | None):
-    from core.imageindex import scan_images
+    from core.project.imageindex import scan_images
 
     shutil.rmtree(cache, ignore_errors=True)
     before = os.times()
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-diagnose", action="store_true", help="skip the per-image breakdown and the fix trial")
     args = parser.parse_args(argv)
 
-    from core.imageindex import scan_images
+    from core.project.imageindex import scan_images
 
     print(
         f"[{BENCH}] {args.n:,} {args.size}x{args.size} RGB JPEGs (q90), os.cpu_count()={os.cpu_count()}, "
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def per_image(folders, cache: Path) -> None:
     """One image through `_process` in this process (no pool), current code and with the fix."""
-    import core.imageindex as imageindex
+    import core.project.imageindex as imageindex
 
     folder = folders[0][1]
     sample = imageindex.list_image_files(folder)[:100]

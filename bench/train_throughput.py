@@ -1,4 +1,4 @@
-"""Training-loop overhead: images/s of core.fit.train_one_epoch vs a bare timm loop, same everything.
+"""Training-loop overhead: images/s of core.training.loop.train_one_epoch vs a bare timm loop, same everything.
 
 Both loops get the same model (re-created from one seed), batch size, precision, memory format and
 the same pre-made synthetic batches (pinned host tensors on CUDA), so only the loops differ: ours
@@ -30,7 +30,7 @@ TARGET_RATIO = 0.9
 def _model(name: str, *, runtime, num_classes: int):
     import torch
 
-    from core.models import create_model
+    from core.models.factory import create_model
 
     torch.manual_seed(0)
     model = create_model(name, pretrained="none", num_classes=num_classes).to(runtime.device)
@@ -65,8 +65,8 @@ def bare_loop(model, batches, *, optimizer, runtime) -> None:
 def our_loop(model, batches, *, optimizer, runtime, scheduler, callbacks) -> None:
     import torch
 
-    from core.fit import train_one_epoch
-    from core.losses import create_loss
+    from core.training.loop import train_one_epoch
+    from core.training.losses import create_loss
 
     train_one_epoch(
         model,
@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from timm.optim import create_optimizer_v2
 
-    from core.fit import create_schedule, resolve_runtime
-    from core.progress import Callbacks
+    from core.runs.progress import Callbacks
+    from core.training.loop import create_schedule
+    from core.training.runtime import resolve_runtime
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     bare = images / min(timings["bare"])
     ours = images / min(timings["ours"])
     report(BENCH, f"bare timm loop ({name}, {size}px, batch {batch})", bare, "img/s")
-    report(BENCH, f"core.fit.train_one_epoch ({name}, {size}px, batch {batch})", ours, "img/s")
+    report(BENCH, f"core.training.loop.train_one_epoch ({name}, {size}px, batch {batch})", ours, "img/s")
     report(BENCH, f"ours / bare on {runtime.device.type}", ours / bare, "x", target=TARGET_RATIO, higher_is_better=True)
     if not cuda:
         note("CPU figure: the target is for a GPU; on a busy CPU the repeats vary by several percent")

@@ -8,7 +8,7 @@ Embeddings: synthetic, CNN-like (non-negative, 17 clusters of unequal spread, 1,
 as a run folder with matching oof.csv / test_probs.csv (70 % train, 30 % test).
 
 Figures:
-  - the projection job (`python -m core.projection`, what the page launches) end to end, in a new
+  - the projection job (`python -m core.embeddings.projection_job`, what the page launches) end to end, in a new
     process each time: with an empty numba cache ("first on a machine", target <= 30 s), then with
     the cache warm ("later cold computations", a new parameter set each, target <= 10 s);
   - what the choices buy, each a new process with the cache warm: no PCA (1,280-d neighbour search),
@@ -59,8 +59,8 @@ def write_run(root: Path, *, n: int, dims: int, seed: int = 0) -> Path:
     import numpy as np
 
     from core.config import resolve_config
-    from core.project import open_layout
-    from core.runs import RunWriter, create_run, write_embeddings, write_oof, write_test_outputs
+    from core.project.layout import open_layout
+    from core.runs.folder import RunWriter, create_run, write_embeddings, write_oof, write_test_outputs
 
     _fixtures.build_project(root, n_train=40, n_test=10, size=32, num_classes=K, seed=seed)
     layout = open_layout(root)
@@ -89,7 +89,7 @@ def job(run_dir: Path, out: Path, params, *, numba_cache: Path, code: str | None
     """Seconds for one projection job in a new process (the page's command, or `code` run with -c)."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache), "PYTHONPATH": str(REPO)}
     if code is None:
-        command = [sys.executable, "-m", "core.projection", "--run-dir", str(run_dir), "--out", str(out)]
+        command = [sys.executable, "-m", "core.embeddings.projection_job", "--run-dir", str(run_dir), "--out", str(out)]
         command += ["--params", json.dumps(asdict(params))]
     else:
         command = [sys.executable, "-c", code]
@@ -103,7 +103,7 @@ def job(run_dir: Path, out: Path, params, *, numba_cache: Path, code: str | None
 
 def inline_job(run_dir: Path, out: Path, params, *, cache_kernels: bool = True, exact_knn: bool = True) -> str:
     """Python for `job(code=...)`: the job with one of its choices undone."""
-    lines = ["import core.projection as p"]
+    lines = ["import core.embeddings.projection_job as p"]
     if cache_kernels:
         lines.append("p._cache_numba_compilations()")
     if not exact_knn:
@@ -114,7 +114,8 @@ def inline_job(run_dir: Path, out: Path, params, *, cache_kernels: bool = True, 
 
 
 def time_jobs(tmp: Path, run_dir: Path, *, n: int, variants: bool) -> None:
-    from core.projection import ProjectionParams, projection_file
+    from core.embeddings.projection import ProjectionParams
+    from core.embeddings.projection_job import projection_file
 
     cache = tmp / "numba-cache"  # empty: this machine has never compiled UMAP (for this benchmark)
     base = ProjectionParams()
@@ -177,7 +178,8 @@ def cached_projection(run_dir: Path, cache_dir: Path, *, seed: int = 0) -> Path:
     import numpy as np
     import pandas as pd
 
-    from core.projection import ProjectionParams, projection_file, write_projection
+    from core.embeddings.projection import ProjectionParams
+    from core.embeddings.projection_job import projection_file, write_projection
 
     ids = pd.read_csv(run_dir / "embeddings_ids.csv", dtype=str)
     oof = pd.read_csv(run_dir / "oof.csv", usecols=["given"])

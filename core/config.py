@@ -24,10 +24,20 @@ from typing import Any, Literal
 import yaml
 
 LOSSES = ("cross_entropy", "label_smoothing", "weighted_cross_entropy", "focal", "asymmetric")
+
+
 PRETRAINED = ("offline", "hub", "none")  # or a path to a local checkpoint file
+
+
 AMP = ("auto", "bf16", "fp16", "off")
+
+
 SAMPLERS = ("none", "weighted")
+
+
 TTA = ("none", "flips", "flips_rot90")
+
+
 SCAN_FEATURES = ("multi", "pooled")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis import (
+from core.analysis.overview import gallery_items
+from core.analysis.predictions import (
     OPTIONAL_FILTERS,
     filter_predictions,
     labelled,
@@ -12,9 +13,8 @@ from core.analysis import (
     prediction_cards,
     sort_predictions,
 )
-from core.cleaning import join_review_columns
-from core.runs import list_runs
-from core.summaries import gallery_items
+from core.labels.review import join_review_columns
+from core.runs.catalog import list_runs
 from workbench import state
 from workbench.components import run_data
 from workbench.components.gallery import gallery

@@ -1,6 +1,6 @@
 """Embeddings: a UMAP map of the active run's train and test images; select a region to see its images.
 
-The projection is computed once per run and parameter set by a background job (core.projection)
+The projection is computed once per run and parameter set by a background job (core.embeddings.projection_job)
 and cached under .workbench/cache/umap/; this page only starts it, polls its progress, and reads it.
 """
 
@@ -11,17 +11,12 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core.analysis import prediction_cards, projection_points
-from core.cleaning import join_review_columns
-from core.projection import (
-    ProjectionParams,
-    numba_cache_dir,
-    projection_file,
-    projection_status,
-    start_projection,
-)
-from core.runs import list_runs
-from core.summaries import gallery_items
+from core.analysis.overview import gallery_items
+from core.analysis.predictions import prediction_cards, projection_points
+from core.embeddings.projection import ProjectionParams
+from core.embeddings.projection_job import numba_cache_dir, projection_file, projection_status, start_projection
+from core.labels.review import join_review_columns
+from core.runs.catalog import list_runs
 from workbench import state
 from workbench.components import run_data
 from workbench.components.embedding_map import colour_options, embedding_figure, hover_preview, selected_rows

@@ -9,19 +9,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import (
-    confused_pairs,
-    confusion_counts,
-    filter_predictions,
-    headline_metrics,
-    labelled,
-    per_class_report,
-    prediction_cards,
-    run_disagreements,
-    sort_predictions,
-)
-from core.runs import list_runs
-from core.summaries import gallery_items
+from core.analysis.overview import gallery_items
+from core.analysis.predictions import filter_predictions, labelled, prediction_cards, sort_predictions
+from core.analysis.scores import confused_pairs, confusion_counts, headline_metrics, per_class_report
+from core.analysis.two_runs import run_disagreements
+from core.runs.catalog import list_runs
 from workbench import state
 from workbench.components import run_data
 from workbench.components.confusion import choose_cell, chosen_cell, confusion_matrix_chart

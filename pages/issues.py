@@ -8,11 +8,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.cleaning import KIND_TITLES, KINDS, issues_cached
-from core.decisions import decision_counts, export_version, versions_table
-from core.jobs import start_job
-from core.project import open_layout
-from core.runs import list_runs, retrain_config
+from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached
+from core.labels.decisions import decision_counts
+from core.labels.versions import export_version, versions_table
+from core.project.layout import open_layout
+from core.runs.catalog import list_runs, retrain_config
+from core.runs.jobs import start_job
 from workbench import state
 from workbench.components import review as rv
 from workbench.components.gallery import gallery

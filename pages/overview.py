@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from core.runs import list_runs
-from core.summaries import class_distribution, gallery_items, size_distribution, test_predictions
+from core.analysis.overview import class_distribution, gallery_items, size_distribution, test_predictions
+from core.runs.catalog import list_runs
 from workbench import state
 from workbench.components.findings import show_findings
 from workbench.components.gallery import gallery

@@ -5,10 +5,11 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from core.compare import compare_per_class, run_per_class_f1
-from core.jobs import start_job
-from core.project import open_layout
-from core.runs import ACTIVE, list_runs, retrain_config, runs_table
+from core.analysis.two_runs import compare_per_class, run_per_class_f1
+from core.project.layout import open_layout
+from core.runs.catalog import list_runs, retrain_config, runs_table
+from core.runs.folder import ACTIVE
+from core.runs.jobs import start_job
 from workbench import state
 from workbench.components.job_panel import live_run_card
 from workbench.data import dataset

@@ -8,11 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import RunConfig
-from core.jobs import slot_count, start_job
-from core.labels import label_versions
-from core.modelzoo import model_catalogue
-from core.project import open_layout
-from core.runs import list_runs
+from core.labels.versions import label_versions
+from core.models.catalogue import model_catalogue
+from core.project.layout import open_layout
+from core.runs.catalog import list_runs
+from core.runs.jobs import slot_count, start_job
 from workbench import state
 from workbench.components.job_panel import live_jobs_panel
 from workbench.components.train_form import run_form

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.dataset import Dataset, dataset_fingerprint, load_dataset
+from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
 
 _MAX_DATASETS = 4
 _datasets: OrderedDict[tuple, Dataset] = OrderedDict()
@@ -61,11 +61,11 @@ def thumbnail_data_uri(thumb_path: str) -> str:
 @st.cache_resource(show_spinner=False)
 def warm_umap_once() -> bool:
     """Once per server process: UMAP's one-time numba compilation (~30 s per machine) started in the
-    background (core.projection.start_warm_up), so the first map a user opens takes seconds.
+    background (core.embeddings.projection_job.start_warm_up), so the first map a user opens takes seconds.
     WORKBENCH_WARM_UMAP=0 turns it off (the tests do, so each app they start stays quiet)."""
     if os.environ.get("WORKBENCH_WARM_UMAP", "1") == "0":
         return False
-    from core.projection import start_warm_up
+    from core.embeddings.projection_job import start_warm_up
 
     try:
         return start_warm_up()

@@ -44,7 +44,7 @@ def default_project() -> Path:
     chosen = project_from_command_line() or os.environ.get("WORKBENCH_PROJECT")
     if chosen:
         return Path(chosen).expanduser().resolve()
-    from core.settings import ensure_demo_project
+    from core.home import ensure_demo_project
 
     return ensure_demo_project()
 

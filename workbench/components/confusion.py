@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.analysis import row_normalise
+from core.analysis.scores import row_normalise
 from workbench import state
 
 CELL_PX = 34  # drawn cell size; the chart's height follows from it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.dataset import CheckReport
+from core.project.checks import CheckReport
 
 
 def show_findings(report: CheckReport) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.images import ImageError, open_rgb
+from core.io.images import ImageError, open_rgb
 from workbench import state
 from workbench.data import thumbnail_data_uri
 

@@ -8,9 +8,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.jobs import cancel_job
-from core.project import ProjectLayout
-from core.runs import ACTIVE, list_runs, read_events, read_status, refresh_liveness, tail_log
+from core.project.layout import ProjectLayout
+from core.runs.catalog import list_runs
+from core.runs.folder import ACTIVE, read_events, read_status, tail_log
+from core.runs.jobs import cancel_job, refresh_liveness
 from workbench import state
 
 STATE_ICONS = {

@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.analysis import nearest_neighbours, prob_columns
+from core.embeddings.neighbours import nearest_neighbours
+from core.runs.folder import prob_columns
 from workbench.components import run_data
 
 NEIGHBOURS = 8

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.project import ProjectError, open_layout
-from core.settings import demo_project_dir, ensure_demo_project, recent_projects, remember_project
+from core.home import demo_project_dir, ensure_demo_project, recent_projects, remember_project
+from core.project.layout import ProjectError, open_layout
 from workbench import state
 from workbench.data import forget_datasets
 

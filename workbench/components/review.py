@@ -1,6 +1,6 @@
 """The label-review queue: one card per flagged image, decisions by button or keyboard, undo.
 
-Every decision goes through `core.decisions.record_decision` inside a widget callback, so it is
+Every decision goes through `core.labels.decisions.record_decision` inside a widget callback, so it is
 committed to SQLite before the rerun that draws the next item starts: what the page shows as saved
 is on disk. The item on screen travels with each action (its ID, the label seen, a request id), so
 a double click stores one decision and a stale keypress cannot decide the wrong image; a second tab
@@ -19,10 +19,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.cleaning import KIND_TITLES, RunIssues, confident_examples, issues_for_runs, top_classes
-from core.dataset import Dataset
-from core.decisions import DecisionConflict, DecisionRequest, record_decision, record_decisions, undo_decision
-from core.images import ImageError, open_rgb
+from core.io.images import ImageError, open_rgb
+from core.issues.run_issues import KIND_TITLES, RunIssues, issues_for_runs
+from core.labels.decisions import DecisionConflict, DecisionRequest, record_decision, record_decisions, undo_decision
+from core.labels.review import confident_examples, top_classes
+from core.project.dataset import Dataset
 from workbench import state
 from workbench.components.gallery import gallery
 from workbench.data import thumbnail_data_uri
@@ -58,7 +59,7 @@ AUTO_DATALAB_ROWS = 20_000  # above this, Datalab (minutes) runs only when asked
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _load_review(project: str, run_ids: tuple[str, ...], key: str, with_data: bool) -> Review:
-    from core.project import open_layout
+    from core.project.layout import open_layout
 
     issues = issues_for_runs(open_layout(project), run_ids, data=with_data)
     queue = issues.queue()
@@ -73,7 +74,8 @@ def load_review(layout, run_ids: tuple[str, ...], *, with_data: bool = True) -> 
 
     with_data=False skips Datalab (outliers, duplicates, leakage): label issues only.
     """
-    from core.cleaning import DEFAULT_FILTER_BY, DEFAULT_SCORE_METHOD, cache_key
+    from core.issues.label_issues import DEFAULT_FILTER_BY, DEFAULT_SCORE_METHOD
+    from core.issues.run_issues import cache_key
 
     key = cache_key(layout, run_ids, filter_by=DEFAULT_FILTER_BY, score_method=DEFAULT_SCORE_METHOD, data=with_data)
     what = "label issues, outliers, duplicates and leakage" if with_data else "label issues"
@@ -293,7 +295,7 @@ def review_card(data: Dataset, review: Review, item: dict | None, *, position: s
 
 
 def gallery_rows(data: Dataset, review: Review, ids: list[str], *, score: pd.Series | None = None) -> pd.DataFrame:
-    """Gallery items (core.summaries.gallery_items' columns) of train images, captioned with their label."""
+    """Gallery items (core.analysis.overview.gallery_items' columns) of train images, captioned with their label."""
     images = data.images.loc[(data.images["split"] == "train") & data.images["name"].isin(ids)].set_index("name")
     rows = []
     scores = list(score) if score is not None else [None] * len(ids)
@@ -319,7 +321,7 @@ GROUPS_PER_PAGE = 6
 
 def group_view(data: Dataset, review: Review, groups: pd.DataFrame, *, kind: str, db_path: Path, run_id: str) -> None:
     """Near-duplicate (or train/test leakage) groups side by side, conflicting labels first, with group actions."""
-    from core.decisions import current_decisions
+    from core.labels.decisions import current_decisions
 
     current = current_decisions(db_path).set_index("ID")
     labels = review.by_id["given_label"]

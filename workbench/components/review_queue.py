@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.cleaning import KIND_TITLES, KINDS, filter_queue, review_queue
-from core.dataset import Dataset
-from core.decisions import current_decisions
+from core.issues.run_issues import KIND_TITLES, KINDS
+from core.labels.decisions import current_decisions
+from core.labels.review import filter_queue, review_queue
+from core.project.dataset import Dataset
 from workbench import state
 from workbench.components import review as rv
 

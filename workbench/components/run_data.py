@@ -2,7 +2,7 @@
 
 Every cache is keyed by the run folder and the files' size + mtime, so a rerun never rereads an
 unchanged file and a rewritten file is never served stale. Nothing here recomputes what a run
-stored; the prediction table only reshapes oof.csv + test_probs.csv (core.analysis).
+stored; the prediction table only reshapes oof.csv + test_probs.csv (core.analysis.predictions).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import prediction_table, unit_rows
-from core.projection import read_projection
-from core.runs import EMBEDDING_IDS, EMBEDDINGS, OOF, TEST_PROBS, read_oof, read_test_probs
+from core.analysis.predictions import prediction_table
+from core.embeddings.neighbours import unit_rows
+from core.embeddings.projection_job import read_projection
+from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, TEST_PROBS, read_oof, read_test_probs
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -27,7 +28,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 def predictions(run_dir: Path, *, num_classes: int, test_labels: pd.DataFrame | None) -> pd.DataFrame:
-    """The run's prediction table (core.analysis.prediction_table): train out-of-fold rows, then test rows."""
+    """The run's prediction table (core.analysis.predictions.prediction_table): train out-of-fold rows, then test rows."""
     run_dir = Path(run_dir)
     labels_key = None if test_labels is None else (len(test_labels), int(pd.util.hash_pandas_object(test_labels).sum()))
     return _predictions(

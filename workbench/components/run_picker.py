@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.runs import RunInfo
+from core.runs.catalog import RunInfo
 from workbench import state
 
 

@@ -1,0 +1,13 @@
+"""The `workbench` command: the same core as the app, for people on ssh.
+
+commands  the parser and main()
+project   demo, check, import-folder, serve
+runs      scan, train, jobs, cancel
+labels    issues, relabel, export
+"""
+
+from __future__ import annotations
+
+from core.cli.commands import build_parser, main
+
+__all__ = ["build_parser", "main"]

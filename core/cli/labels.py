@@ -1,0 +1,165 @@
+"""`workbench issues | relabel | export`: label cleaning from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from core.cli.project import open_project
+
+
+def cmd_issues(args: argparse.Namespace) -> int:
+    from core.io.csvfile import write_csv_atomic
+    from core.issues.label_issues import DEFAULT_FILTER_BY
+    from core.issues.run_issues import issues_for_runs, ranked_issues_csv
+    from core.runs.catalog import find_run
+
+    layout = open_project(args.project)
+    if layout is None:
+        return 1
+    run_ids = []
+    for name in args.run or [None]:
+        run = find_run(layout, name)
+        if run is None:
+            print(
+                f"error: no run {name!r} in {layout.runs_dir}"
+                if name
+                else "error: no finished run yet; start one with `workbench scan --project DIR`",
+                file=sys.stderr,
+            )
+            return 1
+        run_ids.append(run.run_id)
+    started = time.perf_counter()
+    try:
+        result = issues_for_runs(
+            layout,
+            run_ids,
+            data=not args.labels_only,
+            filter_by=args.filter_by or DEFAULT_FILTER_BY,
+            progress=lambda m: print(m, file=sys.stderr),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    table = ranked_issues_csv(result)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    flagged = int(table["is_label_issue"].sum())
+    print(
+        f"{flagged:,} of {len(table):,} train labels flagged by cleanlab (runs: {', '.join(run_ids)}; "
+        f"{time.perf_counter() - started:.1f} s)",
+        file=sys.stderr,
+    )
+    if result.data is not None:
+        data = result.data.table
+        print(
+            f"outliers {int(data['is_outlier_issue'].sum())}, near duplicates {int(data['is_near_duplicate_issue'].sum())}, "
+            f"leaking into test {int(data['is_leakage_issue'].sum())}, "
+            f"rare-class images {int(data['is_class_imbalance_issue'].sum())}",
+            file=sys.stderr,
+        )
+    if args.out:
+        path = write_csv_atomic(table, Path(args.out).expanduser())
+        print(path)
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def label_lookup(layout):
+    """(ID -> train.csv label, number of classes, class name -> index) for validating CLI labels."""
+    from core.io.csvfile import CsvError, read_csv
+
+    settings = layout.settings
+    try:
+        train = read_csv(
+            layout.train_csv, encoding=settings.encoding, required_columns=(settings.id_column, settings.target_column)
+        ).frame
+    except CsvError as exc:
+        raise ValueError(str(exc)) from exc
+    labels = dict(zip(train[settings.id_column], train[settings.target_column]))
+    names: dict[str, int] = {}
+    num_classes = 0
+    if layout.meta_csv.is_file():
+        try:
+            meta = read_csv(
+                layout.meta_csv, required_columns=(settings.target_column, settings.class_name_column)
+            ).frame
+            names = {n: int(t) for t, n in zip(meta[settings.target_column], meta[settings.class_name_column])}
+            num_classes = len(meta)
+        except (CsvError, ValueError):
+            names = {}
+    if not num_classes:
+        num_classes = max((int(t) for t in labels.values() if str(t).isdigit()), default=-1) + 1
+    return labels, num_classes, names
+
+
+def cmd_relabel(args: argparse.Namespace) -> int:
+    from core.labels.decisions import latest_decision, record_decision
+
+    layout = open_project(args.project)
+    if layout is None:
+        return 1
+    if args.drop:
+        image_id, action, label_text = args.drop, "drop", None
+    elif args.keep:
+        image_id, action, label_text = args.keep, "keep", None
+    elif len(args.target) == 2:
+        (image_id, label_text), action = args.target, "relabel"
+    else:
+        print("error: give ID LABEL, or --drop ID, or --keep ID", file=sys.stderr)
+        return 2
+    try:
+        labels, num_classes, names = label_lookup(layout)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if image_id not in labels:
+        print(f"error: {image_id!r} is not an ID of {layout.train_csv.name}", file=sys.stderr)
+        return 1
+    new_label = None
+    if label_text is not None:
+        if label_text in names:
+            new_label = names[label_text]
+        elif label_text.isdigit() and int(label_text) < num_classes:
+            new_label = int(label_text)
+        else:
+            known = f"0..{num_classes - 1}" + (f" or a class name ({', '.join(list(names)[:5])}, ...)" if names else "")
+            print(f"error: label {label_text!r} is not a class; use {known}", file=sys.stderr)
+            return 1
+    layout.ensure_work_dir()
+    latest = latest_decision(layout.db_path, image_id)
+    if latest is None:
+        current = int(labels[image_id]) if str(labels[image_id]).isdigit() else None
+    else:
+        current = latest.old_label if latest.action == "drop" else latest.new_label
+    decision = record_decision(
+        layout.db_path, image_id, action, old_label=current, new_label=new_label, source="manual"
+    )
+    print(f"{image_id}: {decision.describe()} (decision {decision.id}, saved)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from core.io.csvfile import CsvError
+    from core.labels.versions import export_version
+
+    layout = open_project(args.project)
+    if layout is None:
+        return 1
+    try:
+        result = export_version(layout)
+    except CsvError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabeled, {result.dropped:,} dropped "
+        f"(changes: {result.changes_path})",
+        file=sys.stderr,
+    )
+    if result.ignored:
+        print(f"note: {result.ignored} decision(s) name IDs that train.csv does not list; ignored", file=sys.stderr)
+    print(result.path)
+    return 0

@@ -1,0 +1,167 @@
+"""Data issues with cleanlab's Datalab on a run's embeddings: outliers, near duplicates, train/test leakage, class imbalance.
+
+data_issues(embeddings, labels, *, ids, test_embeddings, test_ids) -> DataIssues
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.issues.label_issues import check_ids, check_labels_and_probs
+
+
+def _check_embeddings(embeddings, n: int | None, *, name: str) -> np.ndarray:
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if embeddings.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N, D), got shape {embeddings.shape}")
+    if n is not None and len(embeddings) != n:
+        raise ValueError(f"{name} has {len(embeddings)} rows but labels has {n}")
+    if not np.all(np.isfinite(embeddings)):
+        rows = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
+        raise ValueError(f"{name} has NaN or infinite values in rows {rows[:5].tolist()}")
+    return embeddings
+
+
+# --------------------------------------------------------------------------------------- data issues
+
+
+@dataclass
+class DataIssues:
+    """Datalab's findings on the embeddings.
+
+    table: one row per train example: ID, is_outlier_issue, outlier_score, is_near_duplicate_issue,
+    near_duplicate_score, near_duplicate_group (-1 when none), is_leakage_issue, leakage_group (-1),
+    is_class_imbalance_issue, class_imbalance_score (scores 0..1, low = worse).
+    groups: one row per member of a near-duplicate group: kind ("near_duplicate" within train or
+    "leakage" between train and test), group, ID, split ("train" / "test"), distance (to the
+    group's nearest other member, cosine or euclidean as Datalab chose).
+    """
+
+    table: pd.DataFrame
+    groups: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+GROUP_COLUMNS = ["kind", "group", "ID", "split", "distance"]
+
+
+def data_issues(
+    embeddings,
+    labels,
+    *,
+    ids: Sequence[str] | None = None,
+    test_embeddings=None,
+    test_ids: Sequence[str] | None = None,
+    pred_probs=None,
+) -> DataIssues:
+    """Outliers, near duplicates, train/test leakage and class imbalance, by cleanlab's Datalab.
+
+    embeddings: (N, D) train features; labels: (N,) class indices; test_embeddings: (M, D) test
+    features, for leakage (near duplicates with one member in train and one in test). Datalab runs
+    once on train with labels (outlier, near_duplicate, class_imbalance) and once on train+test
+    without labels (near_duplicate only). `pred_probs` (N, K) is passed on to Datalab when given.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D (N,), got shape {labels.shape}")
+    embeddings = _check_embeddings(embeddings, len(labels), name="embeddings")
+    ids = check_ids(ids, len(labels))
+    if len(labels) < 3:
+        raise ValueError(f"data_issues needs at least 3 train examples, got {len(labels)}")
+    if test_embeddings is not None:
+        test_embeddings = _check_embeddings(test_embeddings, None, name="test_embeddings")
+        if test_embeddings.shape[1] != embeddings.shape[1]:
+            raise ValueError(
+                f"test_embeddings have {test_embeddings.shape[1]} dimensions but embeddings have {embeddings.shape[1]}"
+            )
+        test_ids = check_ids(test_ids, len(test_embeddings), name="test_ids")
+    from cleanlab import Datalab
+
+    n = len(labels)
+    issue_types = {"outlier": {}, "near_duplicate": {}, "class_imbalance": {}}
+    lab = Datalab({"label": labels.astype(np.int64)}, label_name="label", verbosity=0)
+    kwargs = {"features": embeddings, "issue_types": issue_types}
+    if pred_probs is not None:
+        _, pred_probs = check_labels_and_probs(labels, pred_probs)
+        kwargs["pred_probs"] = pred_probs
+    lab.find_issues(**kwargs)
+    issues = lab.get_issues()
+    table = pd.DataFrame({"ID": ids})
+    for kind in ("outlier", "near_duplicate", "class_imbalance"):
+        flag, score = f"is_{kind}_issue", f"{kind}_score"
+        table[flag] = issues[flag].to_numpy().astype(bool) if flag in issues else False
+        table[score] = issues[score].to_numpy().astype(np.float64) if score in issues else 1.0
+
+    group_rows: list[dict] = []
+    near = lab.get_issues("near_duplicate")
+    sets = near["near_duplicate_sets"].tolist() if "near_duplicate_sets" in near else [[] for _ in range(n)]
+    distance = near["distance_to_nearest_neighbor"].to_numpy() if "distance_to_nearest_neighbor" in near else None
+    components = _components(sets, n)
+    table["near_duplicate_group"] = components
+    for i in np.flatnonzero(components >= 0):
+        group_rows.append(
+            {
+                "kind": "near_duplicate",
+                "group": int(components[i]),
+                "ID": ids[i],
+                "split": "train",
+                "distance": float(distance[i]) if distance is not None else np.nan,
+            }
+        )
+    table["is_leakage_issue"] = False
+    table["leakage_group"] = -1
+    if test_embeddings is not None and len(test_embeddings):
+        both = np.concatenate([embeddings, test_embeddings])
+        lab_all = Datalab({"row": np.arange(len(both))}, verbosity=0)
+        lab_all.find_issues(features=both, issue_types={"near_duplicate": {}})
+        near_all = lab_all.get_issues("near_duplicate")
+        all_sets = near_all["near_duplicate_sets"].tolist()
+        all_distance = near_all["distance_to_nearest_neighbor"].to_numpy()
+        # Keep only train-test links: a leakage group is train images with the test images they copy.
+        crossing = [[j for j in s if (i < n) != (j < n)] for i, s in enumerate(all_sets)]
+        leak = _components(crossing, len(both))
+        table["leakage_group"] = leak[:n]
+        table["is_leakage_issue"] = leak[:n] >= 0
+        all_ids = list(ids) + list(test_ids)
+        for i in np.flatnonzero(leak >= 0):
+            group_rows.append(
+                {
+                    "kind": "leakage",
+                    "group": int(leak[i]),
+                    "ID": all_ids[i],
+                    "split": "train" if i < n else "test",
+                    "distance": float(all_distance[i]),
+                }
+            )
+    groups = pd.DataFrame(group_rows, columns=GROUP_COLUMNS)
+    groups = groups.sort_values(["kind", "group", "split", "distance"], ascending=[True, True, False, True])
+    return DataIssues(table=table, groups=groups.reset_index(drop=True))
+
+
+def _components(sets: Sequence[Sequence[int]], n: int) -> np.ndarray:
+    """Group number (0, 1, ...) of every row linked to another by `sets`; -1 for rows linked to none.
+
+    Near-duplicate sets are pairwise (i lists j); groups are their connected components, numbered
+    by their first member so the numbering is stable.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows = [i for i, members in enumerate(sets) for _ in members]
+    cols = [int(j) for members in sets for j in members]
+    result = np.full(n, -1, dtype=np.int64)
+    if not rows:
+        return result
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
+    _, component = connected_components(graph, directed=False)
+    linked = np.zeros(n, dtype=bool)
+    linked[rows] = True
+    linked[cols] = True
+    numbering: dict[int, int] = {}
+    for i in np.flatnonzero(linked):
+        result[i] = numbering.setdefault(int(component[i]), len(numbering))
+    return result

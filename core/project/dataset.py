@@ -1,0 +1,346 @@
+"""Load a project's tables and check them: what `workbench check` reports and every page uses.
+
+`load_dataset(root)` reads train.csv, sample_submission.csv, meta.csv and test_labels.csv, indexes
+the images (core.project.imageindex), and returns a `Dataset`: the usable train and test rows, the class
+names, and a `CheckReport` of findings. A bad row is excluded and named; the rest stays usable.
+A project is unusable only when there is nothing to work with (no train CSV, no label column,
+no usable train row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from core.project.checks import (
+    CheckReport,
+    Level,
+    attach_paths,
+    dedupe,
+    drop_empty_ids,
+    examples,
+    parse_targets,
+    read_table,
+    row_numbers,
+    unlisted_files,
+)
+from core.project.imageindex import INDEX_COLUMNS, scan_images
+from core.project.layout import ProjectError, ProjectLayout, ProjectSettings, open_layout
+
+
+@dataclass
+class Dataset:
+    """The usable rows of a project.
+
+    train: ID, target (int), path; test: ID, path; classes: target -> class name (K entries,
+    targets 0..K-1); test_labels: ID, target for the labelled hold-out, or None; images: the image
+    index (core.project.imageindex) of both folders.
+    """
+
+    layout: ProjectLayout
+    train: pd.DataFrame
+    test: pd.DataFrame
+    classes: dict[int, str]
+    test_labels: pd.DataFrame | None
+    images: pd.DataFrame
+    report: CheckReport
+    encodings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def class_name(self, target: int) -> str:
+        return self.classes.get(int(target), str(target))
+
+    def class_label(self, target: int) -> str:
+        """How every page names a class: "3 · cat" (see `class_label`)."""
+        return class_label(target, self.classes)
+
+
+def class_label(target: int, classes: Mapping[int, str]) -> str:
+    """ "3 · cat": the class index and its name, the one way every page and caption shows a class."""
+    return f"{int(target)} · {classes.get(int(target), str(int(target)))}"
+
+
+def load_dataset(
+    root: str | Path, *, progress: Callable[[int, int], None] | None = None, workers: int | None = None
+) -> Dataset:
+    """Read and check a project folder. Never raises for bad content: findings say what is wrong."""
+    try:
+        layout = open_layout(root)
+    except ProjectError as exc:
+        report = CheckReport(root=Path(root))
+        report.add("error", "project", str(exc))
+        empty = pd.DataFrame(columns=["ID", "target", "path"])
+        layout = ProjectLayout(root=Path(root), settings=ProjectSettings())
+        return Dataset(
+            layout, empty, empty.drop(columns="target"), {}, None, pd.DataFrame(columns=INDEX_COLUMNS), report
+        )
+
+    s = layout.settings
+    report = CheckReport(root=layout.root)
+    encodings: dict[str, str] = {}
+    id_col, target_col = s.id_column, s.target_column
+
+    for folder, split in ((layout.train_dir, "train"), (layout.test_dir, "test")):
+        if not folder.is_dir():
+            level: Level = "error" if split == "train" else "warning"
+            report.add(
+                level, "missing_folder", f"{folder.name}/: image folder not found in {layout.root}", file=folder.name
+            )
+
+    index = pd.DataFrame(columns=INDEX_COLUMNS)
+    try:
+        layout.ensure_work_dir()
+    except OSError as exc:
+        report.add(
+            "error",
+            "work_dir",
+            f"{layout.work_dir}: cannot be created ({exc}); the workbench writes only there",
+            file=".workbench",
+        )
+    else:
+        folders = [
+            (split, folder)
+            for split, folder in (("train", layout.train_dir), ("test", layout.test_dir))
+            if folder.is_dir()
+        ]
+        try:
+            index = scan_images(
+                folders,
+                layout.cache_dir,
+                max_pixels=s.max_image_pixels,
+                workers=workers,
+                progress=progress,
+                root=layout.root,
+            )
+        except OSError as exc:
+            report.add("error", "scan", f"images could not be indexed: {exc}")
+
+    # classes
+    classes: dict[int, str] = {}
+    meta = None
+    if layout.meta_csv.is_file():
+        meta = read_table(
+            report,
+            layout.meta_csv,
+            required=(target_col, s.class_name_column),
+            encoding=s.encoding,
+            encodings=encodings,
+            level="warning",
+        )
+    if meta is not None and len(meta):
+        meta = parse_targets(report, meta, target_col, layout.meta_csv.name)
+        meta = dedupe(report, meta, target_col, layout.meta_csv.name)
+        classes = {int(t): str(n) for t, n in zip(meta[target_col], meta[s.class_name_column], strict=True)}
+        expected = set(range(len(classes)))
+        if set(classes) != expected:
+            report.add(
+                "warning",
+                "meta_targets",
+                f"{layout.meta_csv.name}: targets should be 0..{len(classes) - 1}; found "
+                f"{examples([str(t) for t in sorted(classes)])}",
+                file=layout.meta_csv.name,
+            )
+
+    # train
+    train_raw = read_table(
+        report, layout.train_csv, required=(id_col, target_col), encoding=s.encoding, encodings=encodings
+    )
+    train = pd.DataFrame(columns=["ID", "target", "path"])
+    if train_raw is not None:
+        if len(train_raw) == 0:
+            report.add(
+                "error", "empty_csv", f"{layout.train_csv.name}: has a header but no rows", file=layout.train_csv.name
+            )
+        else:
+            frame = drop_empty_ids(report, train_raw, id_col, layout.train_csv.name)
+            frame = dedupe(report, frame, id_col, layout.train_csv.name)
+            listed = frame.rename(columns={id_col: "ID"})  # every image train.csv names, usable or not
+            frame = parse_targets(report, frame, target_col, layout.train_csv.name)
+            if classes:
+                unknown = ~frame[target_col].isin(list(classes))
+                if unknown.any():
+                    rows = row_numbers(frame, unknown)
+                    values = sorted({str(v) for v in frame.loc[unknown, target_col]})
+                    named = [
+                        f"row {r}: {i} -> {t}"
+                        for r, i, t in zip(
+                            rows, frame.loc[unknown, id_col], frame.loc[unknown, target_col], strict=True
+                        )
+                    ]
+                    report.add(
+                        "warning",
+                        "label_not_in_meta",
+                        f"{layout.train_csv.name}: {int(unknown.sum())} row(s) have labels not in "
+                        f"{layout.meta_csv.name} ({examples(values)}); excluded: {examples(named)}",
+                        file=layout.train_csv.name,
+                        items=rows,
+                    )
+                    frame = frame.loc[~unknown]
+            else:
+                negative = frame[target_col] < 0
+                if negative.any():
+                    report.add(
+                        "warning",
+                        "label_negative",
+                        f"{layout.train_csv.name}: {int(negative.sum())} negative label(s) excluded (rows "
+                        f"{examples(row_numbers(frame, negative))})",
+                        file=layout.train_csv.name,
+                    )
+                    frame = frame.loc[~negative]
+                if len(frame):
+                    k = int(frame[target_col].max()) + 1
+                    classes = {i: str(i) for i in range(k)}
+                    report.add(
+                        "info",
+                        "no_meta",
+                        f"no {layout.meta_csv.name}: {k} classes (0..{k - 1}) inferred from the train labels",
+                    )
+            frame = frame.rename(columns={id_col: "ID", target_col: "target"})[["ID", "target"]]
+            train = attach_paths(
+                report, frame, id_col="ID", split="train", layout=layout, index=index, file=layout.train_csv.name
+            )
+            unlisted_files(
+                report,
+                index,
+                listed,
+                split="train",
+                id_col="ID",
+                folder=layout.train_dir.name,
+                file=layout.train_csv.name,
+            )
+            if len(train) == 0:
+                report.add("error", "no_usable_rows", f"{layout.train_csv.name}: no usable train row remains")
+            elif classes:
+                absent = sorted(set(classes) - set(train["target"]))
+                if absent:
+                    report.add(
+                        "warning",
+                        "class_without_images",
+                        f"{len(absent)} class(es) have no usable train image: "
+                        f"{examples([f'{c} ({classes[c]})' for c in absent])}",
+                    )
+
+    # test
+    test = pd.DataFrame(columns=["ID", "path"])
+    test_frame = None
+    if layout.test_csv.is_file():
+        test_frame = read_table(
+            report, layout.test_csv, required=(id_col,), encoding=s.encoding, encodings=encodings, level="warning"
+        )
+    else:
+        report.add(
+            "warning",
+            "missing_file",
+            f"{layout.test_csv.name} not found: no test set (test galleries and predictions unavailable)",
+            file=layout.test_csv.name,
+        )
+    if test_frame is not None:
+        if len(test_frame) == 0:
+            report.add(
+                "warning", "empty_csv", f"{layout.test_csv.name}: has a header but no rows", file=layout.test_csv.name
+            )
+        test_frame = drop_empty_ids(report, test_frame, id_col, layout.test_csv.name)
+        test_frame = dedupe(report, test_frame, id_col, layout.test_csv.name)
+        test_frame = test_frame.rename(columns={id_col: "ID"})[["ID"]]
+        test = attach_paths(
+            report, test_frame, id_col="ID", split="test", layout=layout, index=index, file=layout.test_csv.name
+        )
+        unlisted_files(
+            report, index, test_frame, split="test", id_col="ID", folder=layout.test_dir.name, file=layout.test_csv.name
+        )
+
+    # labelled hold-out
+    test_labels = None
+    if layout.test_labels_csv.is_file():
+        labels = read_table(
+            report,
+            layout.test_labels_csv,
+            required=(id_col, target_col),
+            encoding=s.encoding,
+            encodings=encodings,
+            level="warning",
+        )
+        if labels is not None and len(labels):
+            labels = drop_empty_ids(report, labels, id_col, layout.test_labels_csv.name)
+            labels = dedupe(report, labels, id_col, layout.test_labels_csv.name)
+            labels = parse_targets(report, labels, target_col, layout.test_labels_csv.name)
+            labels = labels.rename(columns={id_col: "ID", target_col: "target"})[["ID", "target"]]
+            unknown = ~labels["ID"].isin(set(test["ID"]))
+            if unknown.any():
+                ids = list(labels.loc[unknown, "ID"])
+                report.add(
+                    "warning",
+                    "unknown_id",
+                    f"{layout.test_labels_csv.name}: {len(ids)} ID(s) are not usable test IDs; ignored: "
+                    f"{examples(ids)}",
+                    file=layout.test_labels_csv.name,
+                    items=ids,
+                )
+            test_labels = labels.loc[~unknown].reset_index(drop=True)
+
+    return Dataset(
+        layout=layout,
+        train=train,
+        test=test,
+        classes=classes,
+        test_labels=test_labels,
+        images=index,
+        report=report,
+        encodings=encodings,
+    )
+
+
+def format_report(dataset: Dataset) -> str:
+    """The plain-text report `workbench check` prints."""
+    report = dataset.report
+    lines = [f"Project: {report.root}"]
+    if dataset.layout.train_csv.exists() or len(dataset.train):
+        lines.append(f"  train: {len(dataset.train):,} usable images")
+        lines.append(f"  test:  {len(dataset.test):,} usable images")
+        if dataset.classes:
+            lines.append(f"  classes: {len(dataset.classes)}")
+        if dataset.test_labels is not None:
+            lines.append(f"  labelled test hold-out: {len(dataset.test_labels):,} rows (test metrics enabled)")
+    symbols = {"error": "ERROR  ", "warning": "WARNING", "info": "INFO   "}
+    for level in ("error", "warning", "info"):
+        for finding in (f for f in report.findings if f.level == level):
+            lines.append(f"{symbols[level]} {finding.message}")
+    if report.usable:
+        lines.append(f"Result: usable ({len(report.warnings)} warning(s))")
+    else:
+        lines.append(f"Result: NOT usable ({len(report.errors)} error(s)); fix the errors above and run check again")
+    return "\n".join(lines)
+
+
+def dataset_fingerprint(root: str | Path) -> tuple:
+    """Cheap stamp of what `load_dataset` reads: CSVs, settings and image folders (size, mtime).
+
+    Folder mtimes change when files are added, removed or renamed; an image rewritten in place
+    under the same name is picked up by a rescan (core.project.imageindex keys files by size and mtime).
+    """
+    try:
+        layout = open_layout(root)
+    except ProjectError:
+        return ("missing", str(root))
+    stamp = []
+    for path in (
+        layout.root / "workbench.toml",
+        layout.train_csv,
+        layout.test_csv,
+        layout.meta_csv,
+        layout.test_labels_csv,
+        layout.train_dir,
+        layout.test_dir,
+    ):
+        try:
+            st = path.stat()
+            stamp.append((path.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            stamp.append((path.name, None, None))
+    return tuple(stamp)

@@ -1,0 +1,101 @@
+"""The project's SQLite store, `.workbench/workbench.db` (WAL mode), with a versioned schema.
+
+Each entry of MIGRATIONS takes the schema from version i to i+1 and runs once, inside a
+transaction; `PRAGMA user_version` records how far a database has come. Later features append
+migrations; they never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: label decisions (history kept: an image's current label is its latest decision),
+    #    exported label versions, and the job index that pages rebuild from run folders.
+    """
+    CREATE TABLE label_decisions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id    TEXT NOT NULL,
+        action      TEXT NOT NULL CHECK (action IN ('keep', 'relabel', 'drop')),
+        old_label   INTEGER,
+        new_label   INTEGER,
+        source      TEXT NOT NULL,
+        run_id      TEXT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX label_decisions_image ON label_decisions (image_id, id);
+    CREATE TABLE label_versions (
+        version     INTEGER PRIMARY KEY,
+        path        TEXT NOT NULL,
+        rows        INTEGER NOT NULL,
+        relabeled   INTEGER NOT NULL,
+        dropped     INTEGER NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE jobs (
+        run_id      TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        pid         INTEGER,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    """,
+    # 2: label cleaning. request_id makes a decision idempotent (a double click stores one row);
+    #    reverted_at marks an undone decision (the row stays as history); a version records its
+    #    changes file and the newest decision it includes.
+    """
+    ALTER TABLE label_decisions ADD COLUMN request_id TEXT;
+    ALTER TABLE label_decisions ADD COLUMN reverted_at TEXT;
+    CREATE UNIQUE INDEX label_decisions_request ON label_decisions (request_id) WHERE request_id IS NOT NULL;
+    CREATE INDEX label_decisions_current ON label_decisions (image_id, id) WHERE reverted_at IS NULL;
+    ALTER TABLE label_versions ADD COLUMN changes_path TEXT;
+    ALTER TABLE label_versions ADD COLUMN decisions_through INTEGER
+    """,
+)
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the store at `path`. WAL, foreign keys on, 10 s busy wait."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")  # a decision shown as saved survives a power cut
+    connection.execute("PRAGMA foreign_keys=ON")
+    migrate(connection)
+    return connection
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Apply the migrations this database has not seen; returns the resulting version."""
+    current = schema_version(connection)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"workbench.db is at schema version {current}, newer than this workbench ({SCHEMA_VERSION}); upgrade it"
+        )
+    while current < SCHEMA_VERSION:
+        connection.execute("BEGIN IMMEDIATE")  # one writer: a second process waits, then sees the new version
+        try:
+            current = schema_version(connection)
+            if current < SCHEMA_VERSION:
+                for statement in _statements(MIGRATIONS[current]):
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {current + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        current = schema_version(connection)
+    return current
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

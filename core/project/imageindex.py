@@ -1,0 +1,232 @@
+"""One pass over the image folders: header, full decode check and thumbnail, cached per file.
+
+Each image file under train/ and test/ is opened once: its size and mode are read, it is decoded
+completely (so truncated or corrupt files are found and named), and a small JPEG thumbnail is
+written to `.workbench/cache/thumbs/`. The results are kept in `.workbench/cache/image_index.parquet`
+keyed by (split, name, size in bytes, mtime): a file that has not changed is never opened again,
+and a changed file gets a new thumbnail key, so the gallery never shows a stale picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core.io.images import DEFAULT_MAX_PIXELS, ImageError, is_image_file, open_rgb, read_header
+
+THUMB_PX = 160
+
+
+INDEX_FILE = "image_index.parquet"
+
+
+INDEX_COLUMNS = ["split", "name", "bytes", "mtime_ns", "width", "height", "mode", "format", "error", "thumb"]
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _Job:
+    split: str
+    name: str
+    path: str
+    size: int
+    mtime_ns: int
+    thumb_path: str
+    thumb_px: int
+    max_pixels: int
+
+
+def thumb_key(split: str, name: str, size: int, mtime_ns: int, thumb_px: int) -> str:
+    """Cache key of one thumbnail; changes whenever the file's size or modification time does."""
+    return hashlib.sha1(f"{split}/{name}|{size}|{mtime_ns}|{thumb_px}".encode()).hexdigest()[:24]
+
+
+def list_image_files(folder: Path) -> list[tuple[str, os.stat_result]]:
+    """(name relative to folder in posix form, stat) of every image file below `folder`, sorted."""
+    found: list[tuple[str, os.stat_result]] = []
+    if not folder.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in filenames:
+            if filename.startswith(".") or not is_image_file(Path(filename)):
+                continue
+            full = Path(dirpath) / filename
+            try:
+                stat = full.stat()  # follows symlinks; a dangling link fails here
+            except OSError:
+                stat = full.lstat()
+            found.append((full.relative_to(folder).as_posix(), stat))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def _escaping_link(path: Path, bases: list[Path]) -> str:
+    """Why `path` must not be read (a symlink resolving outside every base), or "" when it may be."""
+    if not path.is_symlink():
+        return ""  # os.walk does not follow linked subfolders, so only the file itself can be a link
+    target = path.resolve()
+    if any(target.is_relative_to(base) for base in bases):
+        return ""
+    return f"a symlink to {target}, outside the project"
+
+
+def _error_row(split: str, name: str, stat: os.stat_result, error: str) -> dict:
+    return {
+        "split": split,
+        "name": name,
+        "bytes": int(stat.st_size),
+        "mtime_ns": int(stat.st_mtime_ns),
+        "width": -1,
+        "height": -1,
+        "mode": "",
+        "format": "",
+        "error": error,
+        "thumb": "",
+    }
+
+
+def _process(job: _Job) -> dict:
+    """Decode one image completely and write its thumbnail; never raises for a bad image."""
+    from PIL import Image
+
+    row = {
+        "split": job.split,
+        "name": job.name,
+        "bytes": job.size,
+        "mtime_ns": job.mtime_ns,
+        "width": -1,
+        "height": -1,
+        "mode": "",
+        "format": "",
+        "error": "",
+        "thumb": "",
+    }
+    try:
+        # Header only, after the pixel-count check: mode and format as stored, size as shown (upright).
+        row["width"], row["height"], row["mode"], row["format"] = read_header(Path(job.path), max_pixels=job.max_pixels)
+    except Exception:  # noqa: BLE001 - open_rgb below names the real problem
+        pass
+    try:
+        image = open_rgb(Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px, job.thumb_px))
+    except ImageError as exc:
+        row["error"] = str(exc).replace(job.path, f"{job.split}/{job.name}")
+        return row
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image, not a crash
+        row["error"] = f"{job.split}/{job.name}: corrupt or unreadable image: {exc}"
+        return row
+    if row["format"] != "JPEG":  # decoded at full size: its size is the upright one, whatever the header said
+        row["width"], row["height"] = image.size
+    image.thumbnail((job.thumb_px, job.thumb_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    thumb = Path(job.thumb_path)
+    thumb.parent.mkdir(parents=True, exist_ok=True)
+    tmp = thumb.with_suffix(f".{os.getpid()}.tmp")
+    image.save(tmp, format="JPEG", quality=85)
+    os.replace(tmp, thumb)
+    row["thumb"] = job.thumb_path
+    return row
+
+
+def _run_jobs(jobs: list[_Job], *, workers: int, progress: ProgressFn | None) -> list[dict]:
+    total = len(jobs)
+    rows: list[dict] = []
+    if workers <= 1 or total < 64:
+        for done, job in enumerate(jobs, 1):
+            rows.append(_process(job))
+            if progress and (done % 25 == 0 or done == total):
+                progress(done, total)
+        return rows
+    chunk = max(8, min(128, total // (workers * 8) or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for done, row in enumerate(pool.map(_process, jobs, chunksize=chunk), 1):
+            rows.append(row)
+            if progress and (done % 50 == 0 or done == total):
+                progress(done, total)
+    return rows
+
+
+def _load_cached(path: Path) -> pd.DataFrame:
+    if path.is_file():
+        try:
+            cached = pd.read_parquet(path)
+            if list(cached.columns) == INDEX_COLUMNS:
+                return cached
+        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
+            pass
+    return pd.DataFrame(columns=INDEX_COLUMNS)
+
+
+def scan_images(
+    folders: Iterable[tuple[str, Path]],
+    cache_dir: Path,
+    *,
+    thumb_px: int = THUMB_PX,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    root: Path | None = None,
+) -> pd.DataFrame:
+    """Index every image in `folders` ((split, folder) pairs), decoding only new or changed files.
+
+    Returns one row per file with columns INDEX_COLUMNS: `error` is empty for a usable image,
+    `thumb` the absolute path of its thumbnail. The index is saved back to `cache_dir`.
+    A symlinked file that resolves outside its folder (and outside `root`, the project, when given)
+    is never opened: its row carries an error instead.
+    """
+    cache_dir = Path(cache_dir)
+    # The pixel limit decides which rows are errors, so each limit keeps its own index: lowering it in
+    # workbench.toml refuses cached images that exceed it, raising it admits the ones it refused.
+    index_path = cache_dir / (
+        INDEX_FILE if max_pixels == DEFAULT_MAX_PIXELS else f"image_index.max{max_pixels}.parquet"
+    )
+    cached = _load_cached(index_path)
+    cached_by_key = {
+        (row.split, row.name, int(row.bytes), int(row.mtime_ns)): row._asdict()
+        for row in cached.itertuples(index=False)
+    }
+    rows: list[dict] = []
+    jobs: list[_Job] = []
+    for split, folder in folders:
+        bases = [Path(folder).resolve()] + ([Path(root).resolve()] if root is not None else [])
+        for name, stat in list_image_files(Path(folder)):
+            escape = _escaping_link(Path(folder) / name, bases)
+            if escape:
+                rows.append(_error_row(split, name, stat, f"{split}/{name}: {escape}; not read"))
+                continue
+            key = (split, name, int(stat.st_size), int(stat.st_mtime_ns))
+            hit = cached_by_key.get(key)
+            if hit is not None and (hit["error"] or (hit["thumb"] and Path(hit["thumb"]).is_file())):
+                rows.append(hit)
+                continue
+            tkey = thumb_key(split, name, stat.st_size, stat.st_mtime_ns, thumb_px)
+            jobs.append(
+                _Job(
+                    split=split,
+                    name=name,
+                    path=str(Path(folder) / name),
+                    size=int(stat.st_size),
+                    mtime_ns=int(stat.st_mtime_ns),
+                    thumb_path=str(cache_dir / "thumbs" / str(thumb_px) / tkey[:2] / f"{tkey}.jpg"),
+                    thumb_px=thumb_px,
+                    max_pixels=max_pixels,
+                )
+            )
+    if jobs:
+        rows.extend(_run_jobs(jobs, workers=workers or len(os.sched_getaffinity(0)) or 1, progress=progress))
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+    index = index.astype({"bytes": "int64", "mtime_ns": "int64", "width": "int64", "height": "int64"})
+    index = index.sort_values(["split", "name"], kind="stable").reset_index(drop=True)
+    if jobs or len(index) != len(cached):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = index_path.with_suffix(f".{os.getpid()}.tmp")
+        index.to_parquet(tmp, index=False)
+        os.replace(tmp, index_path)
+    return index

@@ -1,0 +1,216 @@
+"""The run folder: the contract between a job and the pages (DESIGN.md).
+
+    .workbench/runs/<run_id>/
+        config.yaml  status.json  events.jsonl  log.txt
+        oof.csv  test_probs.csv  submission.csv  embeddings.npy  embeddings_ids.csv
+        weights/fold<k>.safetensors
+
+A job writes status.json atomically (temp file + rename) and appends one JSON object per line to
+events.jsonl; pages only read. Artifacts are written atomically too, so a page never reads half a
+file. `list_runs` rebuilds the job list from the folders alone (after a restart) and marks a job
+whose process is gone as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.config import RunConfig, save_config
+from core.io.csvfile import write_csv_atomic
+from core.project.layout import ProjectLayout
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+ACTIVE = ("queued", "running")
+
+
+STATUS = "status.json"
+
+
+EVENTS = "events.jsonl"
+
+
+CONFIG = "config.yaml"
+
+
+LOG = "log.txt"
+
+
+OOF = "oof.csv"
+
+
+TEST_PROBS = "test_probs.csv"
+
+
+SUBMISSION = "submission.csv"
+
+
+EMBEDDINGS = "embeddings.npy"
+
+
+EMBEDDING_IDS = "embeddings_ids.csv"
+
+
+LABELS_USED = "labels_used.csv"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_run_id(kind: str) -> str:
+    """Sortable by creation time, unique across teammates sharing a folder."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{kind}-{secrets.token_hex(2)}"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def create_run(layout: ProjectLayout, config: RunConfig, *, run_id: str | None = None) -> Path:
+    """A new run folder holding the resolved config and a `queued` status."""
+    layout.ensure_work_dir()
+    run_id = run_id or new_run_id(config.kind)
+    run_dir = layout.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    save_config(config, run_dir / CONFIG)
+    write_json_atomic(
+        run_dir / STATUS,
+        {
+            "run_id": run_id,
+            "kind": config.kind,
+            "state": "queued",
+            "created_at": now_iso(),
+            "progress": 0.0,
+            "message": "created",
+        },
+    )
+    return run_dir
+
+
+class RunWriter:
+    """What a job uses to report: merged status.json fields and appended events."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self._status = read_json(self.run_dir / STATUS)
+
+    def status(self, **fields: Any) -> dict[str, Any]:
+        self._status.update(fields)
+        self._status["updated_at"] = now_iso()
+        write_json_atomic(self.run_dir / STATUS, self._status)
+        return dict(self._status)
+
+    def event(self, kind: str, **fields: Any) -> None:
+        record = {"type": kind, "time": time.time(), **fields}
+        with open(self.run_dir / EVENTS, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def read_status(run_dir: str | Path) -> dict[str, Any]:
+    return read_json(Path(run_dir) / STATUS)
+
+
+def read_events(run_dir: str | Path, *, kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Events in order; a half-written last line (job still writing) is skipped."""
+    path = Path(run_dir) / EVENTS
+    events = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if kinds is None or record.get("type") in kinds:
+                    events.append(record)
+    except OSError:
+        return []
+    return events
+
+
+def tail_log(run_dir: str | Path, *, lines: int = 40) -> str:
+    path = Path(run_dir) / LOG
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64_000))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------- artifacts (written by jobs, read by pages)
+
+
+def prob_columns(num_classes: int) -> list[str]:
+    return [f"prob_{k}" for k in range(num_classes)]
+
+
+def write_oof(run_dir: Path, ids: Sequence[str], folds: np.ndarray, given: np.ndarray, probs: np.ndarray) -> Path:
+    """oof.csv: ID, fold, given, predicted, prob_0..prob_{K-1} (rows a fold never scored are left out)."""
+    frame = pd.DataFrame(
+        {
+            "ID": list(ids),
+            "fold": folds.astype(int),
+            "given": given.astype(int),
+            "predicted": probs.argmax(axis=1).astype(int),
+        }
+    )
+    frame = pd.concat([frame, pd.DataFrame(probs, columns=prob_columns(probs.shape[1]))], axis=1)
+    return write_csv_atomic(frame, run_dir / OOF)
+
+
+def write_test_outputs(run_dir: Path, ids: Sequence[str], probs: np.ndarray) -> None:
+    """test_probs.csv (ID, prob_*) and submission.csv (ID, target)."""
+    frame = pd.DataFrame({"ID": list(ids)})
+    frame = pd.concat([frame, pd.DataFrame(probs, columns=prob_columns(probs.shape[1]))], axis=1)
+    write_csv_atomic(frame, run_dir / TEST_PROBS)
+    write_csv_atomic(pd.DataFrame({"ID": list(ids), "target": probs.argmax(axis=1).astype(int)}), run_dir / SUBMISSION)
+
+
+def write_embeddings(run_dir: Path, ids: Sequence[str], splits: Sequence[str], embeddings: np.ndarray) -> None:
+    """embeddings.npy (N, D) float32 + embeddings_ids.csv (ID, split), one row per train and test image."""
+    tmp = run_dir / f".{EMBEDDINGS}.{os.getpid()}.tmp.npy"
+    np.save(tmp, embeddings.astype(np.float32))
+    os.replace(tmp, run_dir / EMBEDDINGS)
+    write_csv_atomic(pd.DataFrame({"ID": list(ids), "split": list(splits)}), run_dir / EMBEDDING_IDS)
+
+
+def read_oof(run_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(run_dir) / OOF, dtype={"ID": str})
+
+
+def read_test_probs(run_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(run_dir) / TEST_PROBS, dtype={"ID": str})

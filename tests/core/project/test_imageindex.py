@@ -1,0 +1,151 @@
+"""core.project.imageindex: the cached scan of the image folders, with thumbnails."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import core.project.imageindex as imageindex
+from core.project.imageindex import scan_images
+
+
+def _noise(size: int = 64, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8), mode="RGB")
+
+
+def _rotated_jpeg(path: Path) -> Path:
+    """Stored 40 wide x 20 tall, left half red, right half blue, with EXIF orientation 6.
+
+    Orientation 6 means "rotate 90 degrees clockwise to view": upright it is 20 wide x 40 tall,
+    red on top (the stored left edge) and blue at the bottom.
+    """
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(path, format="JPEG", exif=exif.tobytes(), quality=95)
+    return path
+
+
+# --- the image index ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def folders(tmp_path):
+    train, test = tmp_path / "train", tmp_path / "test"
+    train.mkdir()
+    test.mkdir()
+    for n in range(3):
+        _noise(64, seed=n).save(train / f"img_{n}.png")
+    _noise(300, seed=9).save(train / "large.jpg", quality=90)
+    _rotated_jpeg(train / "rotated.jpg")
+    (train / "sub").mkdir()
+    _noise(32, seed=7).save(train / "sub" / "nested.png")
+    (train / "notes.txt").write_text("not an image")
+    (train / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    _noise(40, seed=8).save(test / "t_0.png")
+    return [("train", train), ("test", test)]
+
+
+def _count_process(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    original = imageindex._process
+
+    def counting(job):
+        calls.append(f"{job.split}/{job.name}")
+        return original(job)
+
+    monkeypatch.setattr(imageindex, "_process", counting)
+    return calls
+
+
+def test_scan_lists_every_image_with_upright_size_and_a_thumbnail(tmp_path, folders):
+    index = scan_images(folders, tmp_path / "cache", workers=1).set_index(["split", "name"])
+    assert sorted(index.index) == [
+        ("test", "t_0.png"),
+        ("train", "broken.jpg"),
+        ("train", "img_0.png"),
+        ("train", "img_1.png"),
+        ("train", "img_2.png"),
+        ("train", "large.jpg"),
+        ("train", "rotated.jpg"),
+        ("train", "sub/nested.png"),
+    ]
+    assert tuple(index.loc[("train", "rotated.jpg"), ["width", "height"]]) == (20, 40)
+    assert tuple(index.loc[("train", "large.jpg"), ["width", "height"]]) == (300, 300)
+    assert tuple(index.loc[("train", "img_0.png"), ["width", "height", "mode", "format"]]) == (64, 64, "RGB", "PNG")
+    broken = index.loc[("train", "broken.jpg")]
+    assert broken["error"].startswith("train/broken.jpg: ") and broken["thumb"] == ""
+    usable = index.loc[index["error"] == ""]
+    assert len(usable) == 7
+    for thumb in usable["thumb"]:
+        with Image.open(thumb) as image:
+            assert image.format == "JPEG" and max(image.size) <= 160
+    with Image.open(index.loc[("train", "rotated.jpg"), "thumb"]) as thumb:
+        assert thumb.size[1] > thumb.size[0]  # the thumbnail is upright too
+
+
+def test_second_scan_decodes_nothing_and_a_rewritten_file_gets_a_new_thumbnail(tmp_path, folders, monkeypatch):
+    cache = tmp_path / "cache"
+    first = scan_images(folders, cache, workers=1)
+    calls = _count_process(monkeypatch)
+    second = scan_images(folders, cache, workers=1)
+    assert calls == []
+    assert second.equals(first)
+
+    target = folders[0][1] / "img_1.png"
+    old_thumb = first.set_index("name").loc["img_1.png", "thumb"]
+    _noise(50, seed=42).save(target)
+    stat = target.stat()
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    third = scan_images(folders, cache, workers=1).set_index("name")
+    assert calls == ["train/img_1.png"]
+    assert third.loc["img_1.png", "thumb"] != old_thumb
+    assert Path(third.loc["img_1.png", "thumb"]).is_file()
+    assert tuple(third.loc["img_1.png", ["width", "height"]]) == (50, 50)
+
+
+def test_a_deleted_thumbnail_is_rebuilt_and_a_removed_file_leaves_the_index(tmp_path, folders, monkeypatch):
+    cache = tmp_path / "cache"
+    first = scan_images(folders, cache, workers=1).set_index("name")
+    Path(first.loc["img_0.png", "thumb"]).unlink()
+    (folders[0][1] / "img_2.png").unlink()
+    calls = _count_process(monkeypatch)
+    again = scan_images(folders, cache, workers=1).set_index("name")
+    assert calls == ["train/img_0.png"]
+    assert Path(again.loc["img_0.png", "thumb"]).is_file()
+    assert "img_2.png" not in again.index
+    assert len(scan_images(folders, cache, workers=1)) == len(first) - 1
+
+
+def test_index_refuses_an_oversized_image_without_decoding_it(tmp_path, decoded):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    _noise(64).save(folder / "big.png")
+    _noise(16).save(folder / "small.png")
+    index = scan_images([("train", folder)], tmp_path / "cache", max_pixels=1000, workers=1).set_index("name")
+    assert "exceeds the limit of 1,000" in index.loc["big.png", "error"]
+    assert index.loc["big.png", "error"].startswith("train/big.png: ")
+    assert index.loc["small.png", "error"] == ""
+    assert "big.png" not in decoded
+
+
+def test_changing_the_pixel_limit_rechecks_cached_images(tmp_path, monkeypatch):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    _noise(64).save(folder / "big.png")
+    _noise(16).save(folder / "small.png")
+    cache = tmp_path / "cache"
+    assert (scan_images([("train", folder)], cache, workers=1)["error"] == "").all()
+    strict = scan_images([("train", folder)], cache, max_pixels=1000, workers=1).set_index("name")
+    assert "exceeds the limit of 1,000" in strict.loc["big.png", "error"]
+    assert strict.loc["small.png", "error"] == ""
+    calls = _count_process(monkeypatch)
+    relaxed = scan_images([("train", folder)], cache, workers=1)
+    assert (relaxed["error"] == "").all()
+    assert calls == []  # back at the default limit: its own cached index, nothing decoded again

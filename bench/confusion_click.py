@@ -56,7 +56,8 @@ def synthetic_run(root: Path, *, accuracy: float = 0.8, seed: int = 0) -> None:
     import numpy as np
     import pandas as pd
 
-    from core.analysis.scores import run_metrics
+    from core.analysis.predictions import prediction_table
+    from core.analysis.scores import headline_metrics
     from core.config import resolve_config
     from core.project.layout import open_layout
     from core.runs.folder import RunWriter, create_run, read_oof, read_test_probs, write_oof, write_test_outputs
@@ -78,7 +79,8 @@ def synthetic_run(root: Path, *, accuracy: float = 0.8, seed: int = 0) -> None:
     run_dir = create_run(layout, resolve_config(kind="scan"), run_id=RUN_ID)
     write_oof(run_dir, train.ID, np.arange(len(train)) % 5, train.target.to_numpy(), probs_for(train.target.to_numpy()))
     write_test_outputs(run_dir, truth.ID, probs_for(truth.target.to_numpy()))
-    metrics = run_metrics(read_oof(run_dir), read_test_probs(run_dir), truth, num_classes=k)
+    table = prediction_table(read_oof(run_dir), read_test_probs(run_dir), truth, num_classes=k)
+    metrics = headline_metrics(table, num_classes=k)
     RunWriter(run_dir).status(state="succeeded", progress=1.0, metrics=metrics, labels="original")
 
 

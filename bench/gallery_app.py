@@ -2,7 +2,7 @@
 
     WORKBENCH_PROJECT=DIR streamlit run bench/gallery_app.py
 
-Same data path as the pages (workbench.data.dataset -> core.analysis.overview.gallery_items ->
+Same data path as the pages (workbench.cache.dataset -> core.analysis.overview.gallery_items ->
 workbench.components.gallery.gallery), without the rest of the overview page.
 """
 
@@ -19,8 +19,8 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from core.analysis.overview import gallery_items  # noqa: E402
+from workbench.cache import dataset  # noqa: E402
 from workbench.components.gallery import gallery  # noqa: E402
-from workbench.data import dataset  # noqa: E402
 
 PAGE_SIZE = int(os.environ.get("BENCH_PAGE_SIZE", "100"))
 

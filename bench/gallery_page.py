@@ -4,7 +4,8 @@
 
 Figures (5,000-image project, 128x128 JPEGs, indexed once before timing):
   - Python work of one page with warm caches: core.analysis.overview.gallery_items over the train split
-    plus workbench.data.thumbnail_data_uri for 100 items (target <= 0.3 s), and its parts;
+    plus workbench.components.gallery.page_payload for 100 items (thumbnails as data URIs through
+    workbench.cache.thumbnail_data_uri; target <= 0.3 s), and its parts;
   - an AppTest run of bench/gallery_app.py (one gallery(items, name="b", page_size=100)),
     second run timed (target <= 0.3 s);
   - Chromium on the real server running bench/gallery_app.py: click the pagination's "Next page"
@@ -44,14 +45,15 @@ APP = str(Path(__file__).resolve().parent / "gallery_app.py")
 def server_side(root: Path) -> None:
     from core.analysis.overview import gallery_items
     from core.project.dataset import load_dataset
-    from workbench.data import thumbnail_data_uri
+    from workbench.cache import thumbnail_data_uri
+    from workbench.components.gallery import page_payload
 
     data = load_dataset(root)
 
     def one_page(page: int) -> int:
         items = gallery_items(data, "train")
         shown = items.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        return sum(len(thumbnail_data_uri(path)) for path in shown["thumb"])
+        return sum(len(card["src"]) for card in page_payload(shown))
 
     start = time.perf_counter()
     payload = one_page(2)  # cold: st.cache_data empty, thumbnails read from disk

@@ -115,11 +115,10 @@ def apptest_runs(root: Path, home: Path) -> None:
 
 def script_breakdown(root: Path) -> None:
     """The overview script's own work, piece by piece, with everything cached (best of 5)."""
-    import plotly.express as px
-
     from core.analysis.overview import class_distribution, gallery_items, size_distribution
     from core.project.dataset import load_dataset
-    from workbench.data import thumbnail_data_uri
+    from workbench.cache import thumbnail_data_uri
+    from workbench.components.data_overview import class_distribution_figure, image_size_figure
 
     data = load_dataset(root)
 
@@ -136,30 +135,8 @@ def script_breakdown(root: Path) -> None:
     sizes = size_distribution(data)
 
     def charts():
-        fig = px.bar(
-            dist,
-            x="class_name",
-            y="share",
-            color="split",
-            barmode="group",
-            hover_data=["count", "target"],
-            labels={"class_name": "class", "share": "share of split"},
-            title="Class distribution",
-        )
-        fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="", yaxis_tickformat=".0%")
-        fig.to_plotly_json()
-        fig = px.scatter(
-            sizes,
-            x="width",
-            y="height",
-            size="count",
-            color="split",
-            hover_data=["count"],
-            title="Image sizes (width x height)",
-            size_max=40,
-        )
-        fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), legend_title_text="")
-        fig.to_plotly_json()
+        class_distribution_figure(dist).to_plotly_json()
+        image_size_figure(sizes).to_plotly_json()
 
     paths = [p for split in ("train", "test") for p in gallery_items(data, split)["thumb"].iloc[:24]]
 
@@ -168,7 +145,7 @@ def script_breakdown(root: Path) -> None:
             thumbnail_data_uri(path)
 
     print("  script breakdown (warm, outside Streamlit, best of 5):", flush=True)
-    report(BENCH, "  2 plotly express figures (px.bar + px.scatter)", best(charts) * 1000, "ms")
+    report(BENCH, "  2 plotly express figures (class distribution + image sizes)", best(charts) * 1000, "ms")
     report(
         BENCH,
         "  gallery_items train + test (full splits)",

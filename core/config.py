@@ -10,6 +10,16 @@ keys are rejected with the key named, so a typo never silently trains with a def
     aug:    noise recipe and Mixup/CutMix
     train:  loss, sampler, optimiser, schedule, precision, early stopping, TTA, GPUs
     scan:   the frozen-backbone + logistic-regression scan
+
+Each field says what it means in its metadata (`setting(default, help, ...)`), which the train form
+and `validate` read:
+
+    help         one line for the form's tooltip (every field has one)
+    choices      the only values allowed (the form shows a select box)
+    or_file      with choices: a path to an existing file is allowed too (pretrained weights)
+    suggestions  values the form offers for an open-ended field
+    timm         "optimizers" / "schedulers": the value must be a name the installed timm knows
+                 (core.models.catalogue lists them without importing timm here)
 """
 
 from __future__ import annotations
@@ -17,100 +27,144 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from core.io.atomic import write_text_atomic
+
+# The choices of the closed fields (see their metadata).
 LOSSES = ("cross_entropy", "label_smoothing", "weighted_cross_entropy", "focal", "asymmetric")
-
-
 PRETRAINED = ("offline", "hub", "none")  # or a path to a local checkpoint file
-
-
 AMP = ("auto", "bf16", "fp16", "off")
-
-
 SAMPLERS = ("none", "weighted")
-
-
 TTA = ("none", "flips", "flips_rot90")
-
-
 SCAN_FEATURES = ("multi", "pooled")
+
+
+# What the train form offers for train.optimizer / train.scheduler; any other timm name works from
+# a file or --set (checked against timm's own lists). 'plateau' is left out: timm steps it per epoch
+# only, and training steps its schedule per update.
+OPTIMIZER_SUGGESTIONS = ("adamw", "adam", "sgd", "lamb", "lion", "radam", "nadamw")
+SCHEDULER_SUGGESTIONS = ("cosine", "step", "poly", "tanh")
 
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and the value."""
 
 
+def setting(default: Any, help_text: str, **metadata: Any) -> Any:
+    """A config field with its help text (and any of the metadata keys in the module docstring)."""
+    return field(default=default, metadata={"help": help_text, **metadata})
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    labels: str = "original"  # "original" (train.csv), "latest" (newest clean version), "v<N>", or a CSV path
-    image_size: int = 224  # square side in pixels the model sees
-    folds: int = 5  # stratified k-fold; 1 = a single stratified 20% hold-out
-    seed: int = 0  # folds, shuffling, initialisation
-    num_workers: int = -1  # DataLoader workers; -1 = one per CPU core (at most 8)
+    labels: str = setting("original", '"original" (train.csv), "latest" (newest clean version), "v<N>", or a CSV path')
+    image_size: int = setting(224, "square side in pixels the model sees")
+    folds: int = setting(5, "stratified k-fold; 1 = a single stratified 20% hold-out")
+    seed: int = setting(0, "folds, shuffling, initialisation")
+    num_workers: int = setting(-1, "DataLoader workers; -1 = one per CPU core (at most 8)")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = "tf_efficientnet_lite0"  # any timm model name
-    pretrained: str = "offline"  # offline (bundled weights) | hub | none | path to a checkpoint file
-    drop_rate: float = 0.2  # dropout before the classifier
+    name: str = setting("tf_efficientnet_lite0", "any timm model name")
+    pretrained: str = setting(
+        "offline",
+        "offline (bundled weights) | hub | none | path to a checkpoint file",
+        choices=PRETRAINED,
+        or_file=True,
+    )
+    drop_rate: float = setting(0.2, "dropout before the classifier")
 
 
 @dataclass(frozen=True)
 class AugConfig:
-    recipe: str = "default"  # noise recipe: "default", "none", or a name under .workbench/recipes/
-    mixup_alpha: float = 0.0  # timm Mixup; 0 = off
-    cutmix_alpha: float = 0.0  # timm CutMix; 0 = off
-    mix_prob: float = 1.0  # probability a batch is mixed when either alpha > 0
+    recipe: str = setting("default", 'noise recipe: "default", "none", or a name under .workbench/recipes/')
+    mixup_alpha: float = setting(0.0, "timm Mixup; 0 = off")
+    cutmix_alpha: float = setting(0.0, "timm CutMix; 0 = off")
+    mix_prob: float = setting(1.0, "probability a batch is mixed when either alpha > 0")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3  # peak learning rate (AdamW)
-    weight_decay: float = 0.05
-    warmup_epochs: int = 1  # linear warm-up before the cosine decay
-    optimizer: str = "adamw"  # any timm.optim.create_optimizer_v2 name
-    scheduler: str = "cosine"  # any timm.scheduler.create_scheduler_v2 name
-    loss: str = "cross_entropy"  # one of LOSSES
-    label_smoothing: float = 0.1  # used by loss=label_smoothing
-    focal_gamma: float = 2.0  # used by loss=focal
-    sampler: str = "none"  # none | weighted (WeightedRandomSampler, inverse class frequency)
-    amp: str = "auto"  # auto (bf16 where supported, else fp16 on CUDA; off on CPU) | bf16 | fp16 | off
-    channels_last: bool = True  # on CUDA only
-    patience: int = 3  # early stopping on validation macro-F1; 0 = never stop early
-    tta: str = "flips"  # test-time augmentation: none | flips | flips_rot90
-    gpus: int = 1  # >1 runs under torchrun (DDP)
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    max_train_batches: int = 0  # >0 caps batches per epoch (smoke runs and tests)
+    epochs: int = setting(10, "passes over each fold's training images (at most: see patience)")
+    batch_size: int = setting(32, "images per optimiser step on each GPU (or process)")
+    lr: float = setting(1e-3, "peak learning rate (AdamW)")
+    weight_decay: float = setting(0.05, "the optimiser's weight decay")
+    warmup_epochs: int = setting(1, "linear warm-up before the cosine decay")
+    optimizer: str = setting(
+        "adamw", "any timm.optim.create_optimizer_v2 name", suggestions=OPTIMIZER_SUGGESTIONS, timm="optimizers"
+    )
+    scheduler: str = setting(
+        "cosine",
+        "any timm.scheduler.create_scheduler_v2 name that steps per update",
+        suggestions=SCHEDULER_SUGGESTIONS,
+        timm="schedulers",
+    )
+    loss: str = setting("cross_entropy", "the training loss (core.training.losses)", choices=LOSSES)
+    label_smoothing: float = setting(0.1, "used by loss=label_smoothing")
+    focal_gamma: float = setting(2.0, "used by loss=focal")
+    sampler: str = setting("none", "none | weighted (WeightedRandomSampler, inverse class frequency)", choices=SAMPLERS)
+    amp: str = setting(
+        "auto", "auto (bf16 where supported, else fp16 on CUDA; off on CPU) | bf16 | fp16 | off", choices=AMP
+    )
+    channels_last: bool = setting(True, "on CUDA only")
+    patience: int = setting(3, "early stopping on validation macro-F1; 0 = never stop early")
+    tta: str = setting("flips", "test-time augmentation: none | flips | flips_rot90", choices=TTA)
+    gpus: int = setting(1, ">1 runs under torchrun (DDP)")
+    device: str = setting("auto", "auto | cpu | cuda | cuda:N")
+    max_train_batches: int = setting(0, ">0 caps batches per epoch (smoke runs and tests)")
 
 
 @dataclass(frozen=True)
 class ScanConfig:
-    backbone: str = "tf_efficientnet_lite0"  # frozen timm backbone giving the embeddings
-    pretrained: str = "offline"  # as ModelConfig.pretrained
-    image_size: int = 224
-    batch_size: int = 64
-    features: str = "multi"  # multi: last layer + 3 middle stages (better on data unlike ImageNet); pooled: last layer
-    C: float = 0.0  # inverse regularisation of the logistic regression; 0: chosen by cross-validation
-    tta: bool = False  # average embeddings over flips (slower, steadier on rotated test images)
+    backbone: str = setting("tf_efficientnet_lite0", "frozen timm backbone giving the embeddings")
+    pretrained: str = setting("offline", "as model.pretrained", choices=PRETRAINED, or_file=True)
+    image_size: int = setting(224, "square side in pixels the backbone sees")
+    batch_size: int = setting(64, "images per forward pass while embedding")
+    features: str = setting(
+        "multi",
+        "multi: last layer + 3 middle stages (better on data unlike ImageNet); pooled: last layer",
+        choices=SCAN_FEATURES,
+    )
+    C: float = setting(0.0, "inverse regularisation of the logistic regression; 0: chosen by cross-validation")
+    tta: bool = setting(False, "average embeddings over flips (slower, steadier on rotated test images)")
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    kind: Literal["scan", "train"] = "scan"
-    name: str = ""  # optional label shown in the runs table
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    aug: AugConfig = field(default_factory=AugConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    scan: ScanConfig = field(default_factory=ScanConfig)
+    kind: Literal["scan", "train"] = setting(
+        "scan", "scan: frozen backbone + linear model (CPU); train: fine-tuning (GPU)", choices=("scan", "train")
+    )
+    name: str = setting("", "optional label shown in the runs table")
+    data: DataConfig = field(default_factory=DataConfig, metadata={"help": "labels, image size, folds, seed, loader"})
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "timm model and its weights (train)"})
+    aug: AugConfig = field(default_factory=AugConfig, metadata={"help": "noise recipe and Mixup/CutMix (train)"})
+    train: TrainConfig = field(default_factory=TrainConfig, metadata={"help": "the training loop (train)"})
+    scan: ScanConfig = field(default_factory=ScanConfig, metadata={"help": "frozen backbone + linear model (scan)"})
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "aug": AugConfig, "train": TrainConfig, "scan": ScanConfig}
+
+
+def config_fields() -> Iterator[tuple[str, dataclasses.Field]]:
+    """(dotted key, dataclass field) of every setting: "kind", "name", then "data.labels", ... (sections left out)."""
+    for f in fields(RunConfig):
+        if f.name not in SECTIONS:
+            yield f.name, f
+    for section, cls in SECTIONS.items():
+        for f in fields(cls):
+            yield f"{section}.{f.name}", f
+
+
+def field_help() -> dict[str, str]:
+    """{"train.epochs": its help text} for every setting, from the fields' metadata (shown as UI help)."""
+    return {key: f.metadata["help"] for key, f in config_fields()}
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -197,12 +251,21 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
 
 
 def validate(config: RunConfig) -> RunConfig:
-    """Check values that types alone cannot; raises ConfigError naming the key."""
+    """Check values that types alone cannot; raises ConfigError naming the key.
+
+    Choices come from the fields' metadata; ranges are checked here; train.optimizer and
+    train.scheduler against the installed timm's lists (`_check_timm_names`).
+    """
+    for key, f in config_fields():
+        choices, value = f.metadata.get("choices"), _value_at(config, key)
+        if choices is None or value in choices:
+            continue
+        allowed = f"one of {', '.join(map(str, choices))}"
+        if not f.metadata.get("or_file"):
+            raise ConfigError(f"{key}: {value!r} must be {allowed}")
+        if not Path(value).expanduser().is_file():
+            raise ConfigError(f"{key}: {value!r} is neither {allowed} nor an existing file")
     checks = [
-        (config.train.loss in LOSSES, "train.loss", config.train.loss, f"one of {', '.join(LOSSES)}"),
-        (config.train.amp in AMP, "train.amp", config.train.amp, f"one of {', '.join(AMP)}"),
-        (config.train.sampler in SAMPLERS, "train.sampler", config.train.sampler, f"one of {', '.join(SAMPLERS)}"),
-        (config.train.tta in TTA, "train.tta", config.train.tta, f"one of {', '.join(TTA)}"),
         (config.data.folds >= 1, "data.folds", config.data.folds, "at least 1"),
         (config.data.image_size >= 16, "data.image_size", config.data.image_size, "at least 16"),
         (config.scan.image_size >= 16, "scan.image_size", config.scan.image_size, "at least 16"),
@@ -212,22 +275,50 @@ def validate(config: RunConfig) -> RunConfig:
         (config.train.gpus >= 1, "train.gpus", config.train.gpus, "at least 1"),
         (config.train.lr > 0, "train.lr", config.train.lr, "positive"),
         (config.scan.C >= 0, "scan.C", config.scan.C, "positive, or 0 (chosen by cross-validation)"),
-        (
-            config.scan.features in SCAN_FEATURES,
-            "scan.features",
-            config.scan.features,
-            f"one of {', '.join(SCAN_FEATURES)}",
-        ),
         (0 <= config.aug.mix_prob <= 1, "aug.mix_prob", config.aug.mix_prob, "between 0 and 1"),
         (0 <= config.train.label_smoothing < 1, "train.label_smoothing", config.train.label_smoothing, "in [0, 1)"),
     ]
     for ok, key, value, wanted in checks:
         if not ok:
             raise ConfigError(f"{key}: {value!r} must be {wanted}")
-    for key, value in (("model.pretrained", config.model.pretrained), ("scan.pretrained", config.scan.pretrained)):
-        if value not in PRETRAINED and not Path(value).expanduser().is_file():
-            raise ConfigError(f"{key}: {value!r} is neither one of {', '.join(PRETRAINED)} nor an existing file")
+    _check_timm_names(config)
     return config
+
+
+def _value_at(config: RunConfig, key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _check_timm_names(config: RunConfig) -> None:
+    """train.optimizer / train.scheduler must be names the installed timm knows (core.models.catalogue).
+
+    The defaults are known good and skip the look-up: timm's lists are computed once per timm
+    version in a subprocess (seconds), and most configs never change these two. Where the lists
+    cannot be computed (timm broken), the check is skipped and timm names the error at the start.
+    """
+    import difflib
+    import subprocess
+
+    from core.models.catalogue import model_catalogue
+
+    for key, f in config_fields():
+        listing, value = f.metadata.get("timm"), _value_at(config, key)
+        if listing is None or value == f.default:
+            continue
+        try:
+            known = model_catalogue()[listing]
+        except (OSError, ValueError, KeyError, subprocess.SubprocessError):
+            return
+        # timm's own parsing: optimizer names are case-insensitive, with an optional "lookahead_" prefix.
+        name = value.lower().split("_")[-1] if listing == "optimizers" else value
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"timm knows {', '.join(known[:12])}, ..."
+        raise ConfigError(f"{key}: {value!r} is not one of timm's {listing}; {hint}")
 
 
 def from_dict(data: dict[str, Any]) -> RunConfig:
@@ -250,9 +341,12 @@ def apply_overrides(config: RunConfig, overrides: list[str] | tuple[str, ...]) -
             target = target[part]
         if parts[-1] not in target:
             raise ConfigError(f"--set {key}: unknown config key; known: {', '.join(sorted(target))}")
-        target[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
-        if isinstance(target[parts[-1]], dict | list):
+        value = yaml.safe_load(raw) if raw.strip() else ""
+        if isinstance(target[parts[-1]], str) and isinstance(value, bool):
+            value = raw.strip()  # a text field takes the text as typed: YAML reads train.amp=off as false
+        if isinstance(value, dict | list):
             raise ConfigError(f"--set {key}: expected a single value, got {raw!r}")
+        target[parts[-1]] = value
     return from_dict(data)
 
 
@@ -275,10 +369,7 @@ def dump_config(config: RunConfig) -> str:
 def save_config(config: RunConfig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(dump_config(config), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, dump_config(config))
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -293,21 +384,3 @@ def load_config(path: str | Path) -> RunConfig:
         return from_dict(data or {})
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-
-
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "aug": AugConfig, "train": TrainConfig, "scan": ScanConfig}
-
-
-def field_help() -> dict[str, str]:
-    """{"train.epochs": "the comment beside the field"}: the defaults' comments, shown as UI help."""
-    import inspect
-    import re
-
-    pattern = re.compile(r"^\s+(\w+):[^=]+=[^#]*#\s*(.+)$")
-    helps = {}
-    for section, cls in SECTIONS.items():
-        for line in inspect.getsource(cls).splitlines():
-            match = pattern.match(line)
-            if match:
-                helps[f"{section}.{match.group(1)}"] = match.group(2).strip()
-    return helps

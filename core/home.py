@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+from core.io.atomic import write_json_atomic
+
 MAX_RECENT = 10
 
 
@@ -66,7 +68,5 @@ def remember_project(path: str | Path) -> list[str]:
     items = items[:MAX_RECENT]
     target = _recent_file()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(items, indent=1), encoding="utf-8")
-    os.replace(tmp, target)
+    write_json_atomic(target, items)
     return items

@@ -15,12 +15,10 @@ from core.analysis.predictions import (
 )
 from core.labels.review import join_review_columns
 from core.runs.catalog import list_runs
-from workbench import state
-from workbench.components import run_data
+from workbench import cache, state
 from workbench.components.gallery import gallery
 from workbench.components.prediction_detail import detail_renderer
 from workbench.components.run_picker import analysis_run
-from workbench.data import dataset
 
 SORTS = {
     "loss": ("loss", True, "Loss (most wrong first)"),
@@ -31,20 +29,19 @@ SORTS = {
 SPLIT_TITLES = {"train": "Train (out-of-fold)", "test": "Test"}
 OUTCOMES = {"all": "All", "correct": "Correct", "wrong": "Wrong"}
 
-data = dataset(state.current_project())
+data = cache.dataset(state.current_project())
 st.title("Browse predictions")
 run = analysis_run(list_runs(data.layout), widget_key=state.analysis_run_key("browse"))
 if run is None:
     st.stop()
-table = run_data.predictions(run.run_dir, num_classes=data.num_classes, test_labels=data.test_labels)
+table = cache.run_predictions(run.run_dir, num_classes=data.num_classes, test_labels=data.test_labels)
 table = join_review_columns(table, data.layout, run.run_id)  # label-issue flag and review state, where they exist
 if not len(table):
     st.info("This run stored no predictions (no oof.csv or test_probs.csv).")
     st.stop()
 
 splits = [s for s in ("train", "test") if (table["split"] == s).any()]
-if st.session_state.get(state.BROWSE_SPLIT) not in (None, *splits):  # e.g. another run without test images
-    del st.session_state[state.BROWSE_SPLIT]
+state.forget_stale_choice(state.BROWSE_SPLIT, splits)  # e.g. another run without test images
 # Segmented controls get a row of their own: squeezed beside the class pickers they were cut off
 # ("Tes…", "Wron…") at a 1,400-px window.
 top = st.columns(2)
@@ -56,20 +53,17 @@ split = (
 has_labels = len(labelled(table, split)) > 0
 classes = list(data.classes)
 
-
-def class_label(target: int) -> str:
-    return f"{target} · {data.class_name(target)}"
-
-
 true_classes = mid[0].multiselect(
     "True (given) class",
     classes,
     key=state.BROWSE_TRUE,
-    format_func=class_label,
+    format_func=data.class_label,
     disabled=not has_labels,
     help=None if has_labels else "The test images have no labels (no test_labels.csv).",
 )
-predicted_classes = mid[1].multiselect("Predicted class", classes, key=state.BROWSE_PREDICTED, format_func=class_label)
+predicted_classes = mid[1].multiselect(
+    "Predicted class", classes, key=state.BROWSE_PREDICTED, format_func=data.class_label
+)
 outcome = (
     top[1].segmented_control(
         "Outcome",

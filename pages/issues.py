@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached
-from core.labels.decisions import decision_counts
-from core.labels.versions import export_version, versions_table
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs, retrain_config
 from core.runs.jobs import start_job
 from workbench import state
+from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review
 from workbench.components import review as rv
+from workbench.components.class_balance import class_balance_view
 from workbench.components.gallery import gallery
+from workbench.components.label_export import export_panel
 from workbench.components.review_queue import review_queue_view
-from workbench.data import dataset
 
 project = state.current_project()
 layout = open_layout(project)
@@ -26,7 +24,7 @@ data = dataset(project)
 db_path = layout.db_path
 layout.ensure_work_dir()
 st.title("Label issues")
-if flash := st.session_state.pop(state.FLASH, None):
+if flash := state.pop_flash():
     st.success(flash, icon=":material/play_arrow:")
 
 runs = list_runs(layout)
@@ -53,12 +51,10 @@ average = st.multiselect(
 )
 run_ids = (active, *average)
 with_data = (
-    len(data.train) <= rv.AUTO_DATALAB_ROWS
-    or bool(st.session_state.get(state.ISSUES_DATALAB))
-    or issues_cached(layout, run_ids, data=True)
+    len(data.train) <= AUTO_DATALAB_ROWS or state.datalab_requested() or issues_cached(layout, run_ids, data=True)
 )
 try:
-    review = rv.load_review(layout, run_ids, with_data=with_data)
+    review = load_review(layout, run_ids, with_data=with_data)
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
@@ -71,18 +67,12 @@ if not with_data:
         f"{len(data.train):,} images: run them here, or `workbench issues --project DIR` in a terminal."
     )
     if right.button("Find them now", icon=":material/search:"):
-        st.session_state[state.ISSUES_DATALAB] = True
+        state.request_datalab()
         st.rerun()
 
 VIEWS = ["Review queue", *[KIND_TITLES[k] for k in KINDS[1:]], "Export & versions"]
 view = st.segmented_control("View", VIEWS, default=VIEWS[0], key=state.ISSUES_VIEW, label_visibility="collapsed")
 view = view or VIEWS[0]
-classes = list(data.classes)
-
-
-def label_of(target) -> str:
-    return rv.class_label(data, target)
-
 
 # ----------------------------------------------------------------------------------- review queue
 if view == "Review queue":
@@ -117,76 +107,16 @@ elif view == KIND_TITLES["outlier"]:
     gallery(rv.gallery_rows(data, review, table["ID"].tolist(), score=table["outlier_score"]), name="issues_outliers")
 
 elif view == KIND_TITLES["class_imbalance"]:
-    found = review.issues.data
-    counts = review.issues.labels["given_label"].value_counts().reindex(classes, fill_value=0)
-    frame = pd.DataFrame({"class": [label_of(t) for t in classes], "images": counts.to_numpy()})
-    flagged = set()
-    if found is not None:
-        rare = review.issues.labels.set_index("ID")["given_label"].reindex(
-            found.table.loc[found.table["is_class_imbalance_issue"], "ID"]
-        )
-        flagged = set(rare.dropna().astype(int))
-    frame["rare"] = ["rare (Datalab)" if t in flagged else "" for t in classes]
-    fig = px.bar(frame, x="class", y="images", color="rare", title="Train images per class (labels the run used)")
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="")
-    st.plotly_chart(fig, width="stretch")
-    if flagged:
-        st.warning(
-            f"Datalab finds {', '.join(label_of(t) for t in sorted(flagged))} much rarer than the others: consider the "
-            "weighted sampler or weighted loss on the Train page, or more images of it."
-        )
-    else:
-        st.success(
-            "No class is rare enough for Datalab to flag (smallest / largest: "
-            f"{counts.min():,} / {counts.max():,} images)."
-        )
+    class_balance_view(data, review)
 
 # ----------------------------------------------------------------------------------- export
 else:
-    counts = decision_counts(db_path)
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Kept", f"{counts['keep']:,}")
-    c2.metric("Relabelled", f"{counts['relabel']:,}")
-    c3.metric("Dropped", f"{counts['drop']:,}")
-    if c4.button("Export the next version", type="primary", icon=":material/download:"):
-        result = export_version(layout)
-        st.session_state[state.FLASH] = (
-            f"Exported v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabelled, "
-            f"{result.dropped:,} dropped → {result.path}"
-        )
-        st.rerun()
-    versions = versions_table(layout)
-    if versions.empty:
-        st.info(
-            "No version exported yet. train.csv is never modified; each export writes "
-            "`.workbench/labels/train_v<N>.csv` and `changes_v<N>.csv`."
-        )
-        st.stop()
-    st.dataframe(
-        versions.iloc[::-1],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "changed_vs_previous": st.column_config.NumberColumn("relabelled vs previous"),
-            "dropped_vs_previous": st.column_config.NumberColumn("dropped vs previous"),
-            "restored_vs_previous": st.column_config.NumberColumn("restored vs previous"),
-        },
-    )
-    numbers = versions["version"].tolist()[::-1]
-    left, right = st.columns([1, 2])
-    chosen = left.selectbox("Version", numbers, key=state.ISSUES_VERSION, format_func=lambda n: f"v{n}")
-    right.caption(
-        f"Retrain runs the active run's config ({active}) on v{chosen}; when it has finished, the "
-        "Runs page compares it with the active run, per class."
-    )
-    if right.button(f"Retrain on v{chosen}", icon=":material/replay:"):
+    version = export_panel(layout, active=active)
+    if version is not None:
         config = retrain_config(active_run.config(), layout.labels_dir)
-        if config.data.labels != f"v{chosen}":
-            config = replace(config, data=replace(config.data, labels=f"v{chosen}"))
+        if config.data.labels != f"v{version}":
+            config = replace(config, data=replace(config.data, labels=f"v{version}"))
         run_dir = start_job(layout, config)
-        st.session_state[state.WATCHED_RUN] = run_dir.name
-        st.session_state[state.FLASH] = f"Started {run_dir.name}: the config of {active} on labels v{chosen}."
+        state.set_watched_run(run_dir.name)
+        state.set_flash(f"Started {run_dir.name}: the config of {active} on labels v{version}.")
         st.rerun()
-    st.page_link(
-        "../pages/runs.py", label="Runs: follow the retrain and compare per-class F1", icon=":material/history:"
-    )

@@ -9,18 +9,12 @@ import streamlit as st
 
 from core.config import RunConfig
 from core.labels.versions import label_versions
-from core.models.catalogue import model_catalogue
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs
 from core.runs.jobs import slot_count, start_job
-from workbench import state
+from workbench import cache, state
 from workbench.components.job_panel import live_jobs_panel
 from workbench.components.train_form import run_form
-
-
-@st.cache_data(show_spinner="Listing timm models (once per timm version)...")
-def _catalogue() -> dict[str, list[str]]:
-    return model_catalogue()
 
 
 def _recipes(layout) -> list[str]:
@@ -63,7 +57,7 @@ kind = (
     or defaults.kind
 )
 
-catalogue = _catalogue()
+catalogue = cache.model_catalogue()
 versions = [f"v{n}" for n, _ in label_versions(layout.labels_dir)]
 options = {
     "model.name": catalogue["names"],
@@ -74,7 +68,7 @@ options = {
 config = run_form(dataclasses.replace(defaults, kind=kind), kind=kind, options=options)
 if config is not None:
     run_dir = start_job(layout, config)
-    st.session_state[state.WATCHED_RUN] = run_dir.name
+    state.set_watched_run(run_dir.name)
     st.success(f"Started {config.kind} run {run_dir.name}; it runs on if you close this tab.")
 
 st.subheader("Jobs")

@@ -13,8 +13,8 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from workbench.cache import warm_umap_once  # noqa: E402
 from workbench.components.project_picker import project_sidebar  # noqa: E402
-from workbench.data import warm_umap_once  # noqa: E402
 
 st.set_page_config(page_title="Image workbench", page_icon=":material/grid_view:", layout="wide")
 warm_umap_once()

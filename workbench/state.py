@@ -1,12 +1,15 @@
-"""Every session-state key the app uses, in one place, with the few helpers that read them.
+"""Every session-state key the app uses, in one place, with the helpers that read and write them.
 
-Keys hold ids and paths only, never a model, a process handle or a large frame.
+Keys hold ids and paths only, never a model, a process handle or a large frame. Pages and components
+read a widget's value through its key (`st.session_state.get(state.X)`), and never write a key by
+hand: every write goes through a setter below.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +19,6 @@ OPEN_FOLDER_INPUT = "wb.sidebar.open_folder"  # text input: a folder the user ty
 RECENT_PICK = "wb.sidebar.recent"  # selectbox: a recent project
 OPEN_ERROR = "wb.sidebar.open_error"  # str: why the last folder could not be opened
 OVERVIEW_CLASS = "wb.overview.class"  # selectbox: class filter of the overview galleries
-OVERVIEW_SIZE_SPLIT = "wb.overview.size_split"
 
 
 def gallery_page_key(name: str, num_pages: int) -> str:
@@ -65,7 +67,6 @@ RUN_PICK = "wb.runs.pick"  # selectbox: the run whose details the Runs page show
 COMPARE_A = "wb.runs.compare_a"
 COMPARE_B = "wb.runs.compare_b"
 COMPARE_METRIC = "wb.runs.compare_metric"
-JOB_PANEL = "wb.jobs.panel"
 
 
 def form_key(name: str) -> str:
@@ -116,6 +117,16 @@ def issues_button_key(name: str) -> str:
     return f"wb.issues.button.{name}"
 
 
+def issues_bulk_key(filters: str) -> str:
+    """The bulk table of one filter setting: new filters, new table, so its row selection starts empty."""
+    return f"{ISSUES_BULK}.{filters}"
+
+
+def issues_group_page_key(kind: str, num_pages: int) -> str:
+    """Pagination of the near-duplicate / leakage groups; includes the page count so fewer groups start at page 1."""
+    return f"{ISSUES_GROUP_PAGE}.{kind}.{num_pages}"
+
+
 # Analysis pages (Browse, Errors, Embeddings). The run they show is ACTIVE_RUN.
 BROWSE_SPLIT = "wb.browse.split"  # segmented control: train (out-of-fold) or test images
 BROWSE_TRUE = "wb.browse.true"  # multiselect: given (true) classes
@@ -148,3 +159,144 @@ def browse_flag_key(column: str) -> str:
 
 
 ISSUES_DATALAB = "wb.issues.datalab"  # bool: run Datalab now on a project too big for it to run unasked
+
+
+# ------------------------------------------------------------------------------------------- setters and getters
+
+
+def set_project(folder: str | Path) -> None:
+    """Open another project (the sidebar)."""
+    st.session_state[PROJECT] = str(folder)
+
+
+def open_error() -> str | None:
+    """Why the last folder typed or picked in the sidebar could not be opened, if it could not."""
+    return st.session_state.get(OPEN_ERROR)
+
+
+def set_open_error(message: str | None) -> None:
+    """Remember why a folder could not be opened; None clears it."""
+    if message is None:
+        st.session_state.pop(OPEN_ERROR, None)
+    else:
+        st.session_state[OPEN_ERROR] = message
+
+
+def set_active_run(run_id: str) -> None:
+    """The run every analysis page and the Overview show from now on."""
+    st.session_state[ACTIVE_RUN] = run_id
+
+
+def watched_run() -> str | None:
+    """The run just started on the Train, Runs or Issues page: the one the live panels follow."""
+    return st.session_state.get(WATCHED_RUN)
+
+
+def set_watched_run(run_id: str) -> None:
+    st.session_state[WATCHED_RUN] = run_id
+
+
+def set_flash(text: str) -> None:
+    """A confirmation shown once, at the top of the next rerun (see `pop_flash`)."""
+    st.session_state[FLASH] = text
+
+
+def pop_flash() -> str | None:
+    """The confirmation left by the previous run, if any; it is shown once."""
+    return st.session_state.pop(FLASH, None)
+
+
+def show_widget_value(widget_key: str, value) -> None:
+    """Make a widget show `value` on its next draw (a widget that mirrors durable state, e.g. ACTIVE_RUN)."""
+    if st.session_state.get(widget_key) != value:
+        st.session_state[widget_key] = value
+
+
+def forget_stale_choice(widget_key: str, offered) -> None:
+    """Drop a widget's value that is no longer among its options (e.g. "test" for a run without test
+    images), so the widget falls back to its default instead of failing."""
+    if st.session_state.get(widget_key) not in (None, *offered):
+        del st.session_state[widget_key]
+
+
+def errors_cell() -> list[int] | None:
+    """The confusion cell [true, predicted] whose images the Errors page shows, or None."""
+    return st.session_state.get(ERRORS_CELL)
+
+
+def set_errors_cell(true: int, predicted: int) -> None:
+    st.session_state[ERRORS_CELL] = [int(true), int(predicted)]
+
+
+def clear_errors_cell() -> None:
+    st.session_state.pop(ERRORS_CELL, None)
+
+
+def datalab_requested() -> bool:
+    """The user asked for Datalab on a project too big for it to run unasked."""
+    return bool(st.session_state.get(ISSUES_DATALAB))
+
+
+def request_datalab() -> None:
+    st.session_state[ISSUES_DATALAB] = True
+
+
+def default_issue_kinds(kinds: list[str]) -> None:
+    """The issue-kind filter's starting value, set once per session (the user's choice wins afterwards)."""
+    if ISSUES_KINDS not in st.session_state:
+        st.session_state[ISSUES_KINDS] = list(kinds)
+
+
+def issues_session_token() -> str:
+    """This session's token, part of every decision's request id (made on first use)."""
+    if ISSUES_SESSION not in st.session_state:
+        st.session_state[ISSUES_SESSION] = uuid.uuid4().hex[:12]
+    return st.session_state[ISSUES_SESSION]
+
+
+def review_item() -> dict | None:
+    """The review-queue item on screen (ID, labels, request id), which keyboard actions apply to."""
+    return st.session_state.get(ISSUES_ITEM)
+
+
+def set_review_item(item: dict | None) -> None:
+    st.session_state[ISSUES_ITEM] = item
+
+
+def set_review_notice(text: str) -> None:
+    """What the last review action did, shown once in the review card."""
+    st.session_state[ISSUES_NOTICE] = text
+
+
+def pop_review_notice() -> str:
+    return st.session_state.pop(ISSUES_NOTICE, "")
+
+
+def skipped_images() -> list[str]:
+    """IDs put off in this session, in the order they were skipped (they go to the queue's end)."""
+    return st.session_state.get(ISSUES_SKIPPED, [])
+
+
+def skip_image(image_id: str) -> None:
+    skipped = st.session_state.setdefault(ISSUES_SKIPPED, [])
+    if image_id not in skipped:
+        skipped.append(image_id)
+
+
+def can_undo() -> bool:
+    """Whether this session has made a decision it could revert."""
+    return bool(st.session_state.get(ISSUES_UNDO))
+
+
+def push_undo(decision_ids) -> None:
+    """Remember decisions made in this session (newest last) so Undo can revert them."""
+    stack = st.session_state.setdefault(ISSUES_UNDO, [])
+    for decision_id in decision_ids:
+        if decision_id not in stack:
+            stack.append(decision_id)
+
+
+def pop_undo() -> int | None:
+    """This session's newest decision id not yet reverted, taken off the stack; None when there is none."""
+    stack = st.session_state.setdefault(ISSUES_UNDO, [])
+    return stack.pop() if stack else None

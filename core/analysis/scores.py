@@ -1,9 +1,9 @@
 """Scores of a run's predictions (scikit-learn's implementations): headline metrics, per-class table, confusion.
 
-macro_f1(labels, predicted, num_classes=)         the competition metric
-headline_metrics(...)                             oof_/test_ macro-F1 and accuracy
-per_class_scores(labels, predicted, num_classes=) precision, recall, f1, support per class
-confusion_counts / row_normalise / confused_pairs the confusion matrix and its worst cells
+macro_f1(labels, predicted, num_classes=)          the competition metric
+headline_metrics(table, num_classes=, stored=)     oof_/test_ macro-F1 and accuracy of a prediction table
+per_class_scores(labels, predicted, num_classes=)  precision, recall, f1, support per class (worst_first=)
+confusion_counts / row_normalise / confused_pairs  the confusion matrix and its worst cells
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from core.analysis.predictions import check_pair, labelled
 
@@ -33,27 +33,6 @@ def row_normalise(matrix: np.ndarray) -> np.ndarray:
         raise ValueError(f"matrix must be square (K, K), got shape {matrix.shape}")
     totals = matrix.sum(axis=1, keepdims=True)
     return np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
-
-
-def per_class_report(labels: np.ndarray, predicted: np.ndarray, *, num_classes: int) -> pd.DataFrame:
-    """target, precision, recall, f1, support for each class, worst F1 first (then the bigger class).
-
-    Undefined scores (a class never predicted, or absent) are 0, as scikit-learn's zero_division=0.
-    """
-    matrix = confusion_counts(labels, predicted, num_classes=num_classes)
-    hits = np.diag(matrix).astype(np.float64)
-    support = matrix.sum(axis=1)
-    predicted_total = matrix.sum(axis=0)
-    precision = np.divide(hits, predicted_total, out=np.zeros(num_classes), where=predicted_total > 0)
-    recall = np.divide(hits, support, out=np.zeros(num_classes), where=support > 0)
-    both = precision + recall
-    f1 = np.divide(2 * precision * recall, both, out=np.zeros(num_classes), where=both > 0)
-    report = pd.DataFrame(
-        {"target": np.arange(num_classes), "precision": precision, "recall": recall, "f1": f1, "support": support}
-    )
-    return report.sort_values(["f1", "support", "target"], ascending=[True, False, True], kind="stable").reset_index(
-        drop=True
-    )
 
 
 def confused_pairs(matrix: np.ndarray, *, top: int = 10) -> pd.DataFrame:
@@ -81,8 +60,11 @@ def headline_metrics(
 ) -> dict[str, float]:
     """oof_macro_f1, oof_accuracy and (with hold-out labels) test_macro_f1, test_accuracy.
 
+    table: a prediction table (core.analysis.predictions.prediction_table of a run's oof.csv,
+    test_probs.csv and the labelled hold-out); a split with no labelled row gets no metric.
     `stored` (the metrics a run wrote into its status.json) wins for every key it has: pages never
-    recompute what a run already stored; the rest is computed from the table.
+    recompute what a run already stored; the rest is computed from the table. The job computes
+    what it stores with stored=None.
     """
     metrics = dict(stored or {})
     for split, prefix in (("train", "oof"), ("test", "test")):
@@ -98,35 +80,28 @@ def headline_metrics(
     return {k: float(v) for k, v in metrics.items() if k.startswith(("oof_", "test_"))}
 
 
-def per_class_scores(labels: np.ndarray, predicted: np.ndarray, *, num_classes: int) -> pd.DataFrame:
-    """precision, recall, f1, support per class 0..K-1 (scikit-learn; 0 where undefined)."""
+def per_class_scores(
+    labels: np.ndarray, predicted: np.ndarray, *, num_classes: int, worst_first: bool = False
+) -> pd.DataFrame:
+    """target, precision, recall, f1, support for each class 0..K-1 (scikit-learn's numbers).
+
+    labels, predicted: (N,) class indices. Undefined scores (a class never predicted, or absent) are
+    0, as scikit-learn's zero_division=0. Rows in class order, or with `worst_first` the lowest F1
+    first (then the bigger class, then the lower index): the order the errors page lists them in.
+    """
+    labels, predicted = check_pair(labels, predicted, num_classes)
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predicted, labels=list(range(num_classes)), zero_division=0
     )
-    return pd.DataFrame(
-        {"target": range(num_classes), "precision": precision, "recall": recall, "f1": f1, "support": support}
+    table = pd.DataFrame(
+        {"target": np.arange(num_classes), "precision": precision, "recall": recall, "f1": f1, "support": support}
     )
+    if not worst_first:
+        return table
+    order = ["f1", "support", "target"]
+    return table.sort_values(order, ascending=[True, False, True], kind="stable").reset_index(drop=True)
 
 
 def macro_f1(labels: np.ndarray, predicted: np.ndarray, *, num_classes: int) -> float:
+    """The competition metric: unweighted mean of the K per-class F1 scores (0 for a class never seen)."""
     return float(f1_score(labels, predicted, average="macro", labels=list(range(num_classes)), zero_division=0))
-
-
-def run_metrics(
-    oof: pd.DataFrame | None, test_probs: pd.DataFrame | None, test_labels: pd.DataFrame | None, *, num_classes: int
-) -> dict[str, float]:
-    """oof_macro_f1 / oof_accuracy from oof.csv; test_* where a labelled hold-out exists."""
-    metrics: dict[str, float] = {}
-    if oof is not None and len(oof):
-        metrics["oof_macro_f1"] = macro_f1(
-            oof["given"].to_numpy(), oof["predicted"].to_numpy(), num_classes=num_classes
-        )
-        metrics["oof_accuracy"] = float(accuracy_score(oof["given"], oof["predicted"]))
-    if test_probs is not None and test_labels is not None and len(test_labels):
-        joined = test_labels.merge(test_probs, on="ID", how="inner")
-        if len(joined):
-            cols = [f"prob_{k}" for k in range(num_classes)]
-            predicted = joined[cols].to_numpy().argmax(axis=1)
-            metrics["test_macro_f1"] = macro_f1(joined["target"].to_numpy(), predicted, num_classes=num_classes)
-            metrics["test_accuracy"] = float(accuracy_score(joined["target"], predicted))
-    return metrics

@@ -6,7 +6,7 @@ import pandas as pd
 
 from core.analysis.predictions import check_frame
 from core.analysis.scores import per_class_scores
-from core.runs.folder import OOF, TEST_PROBS, read_oof, read_test_probs
+from core.runs.folder import OOF, TEST_PROBS, prob_columns, read_oof, read_test_probs
 
 # ---------------------------------------------------------------- two runs
 
@@ -42,7 +42,7 @@ def run_per_class_f1(run_dir, *, num_classes: int, test_labels: pd.DataFrame | N
     if test_labels is not None and (run_dir / TEST_PROBS).is_file():
         joined = test_labels.merge(read_test_probs(run_dir), on="ID", how="inner")
         if len(joined):
-            predicted = joined[[f"prob_{k}" for k in range(num_classes)]].to_numpy().argmax(axis=1)
+            predicted = joined[prob_columns(num_classes)].to_numpy().argmax(axis=1)
             result["test_f1"] = per_class_scores(joined["target"].to_numpy(), predicted, num_classes=num_classes)["f1"]
     return result
 

@@ -15,6 +15,7 @@ def cmd_issues(args: argparse.Namespace) -> int:
     from core.issues.label_issues import DEFAULT_FILTER_BY
     from core.issues.run_issues import issues_for_runs, ranked_issues_csv
     from core.runs.catalog import find_run
+    from core.runs.progress import TerminalProgress
 
     layout = open_project(args.project)
     if layout is None:
@@ -38,7 +39,7 @@ def cmd_issues(args: argparse.Namespace) -> int:
             run_ids,
             data=not args.labels_only,
             filter_by=args.filter_by or DEFAULT_FILTER_BY,
-            progress=lambda m: print(m, file=sys.stderr),
+            callbacks=TerminalProgress(),  # each stage's message on a line of stderr
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -27,24 +27,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def progress_printer(label: str):
-    last = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done == total or now - last[0] > 1.0:
-            last[0] = now
-            print(
-                f"\r{label}: {done:,}/{total:,} images", end="\n" if done == total else "", file=sys.stderr, flush=True
-            )
-
-    return report
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from core.project.dataset import format_report, load_dataset
+    from core.runs.progress import TerminalProgress
 
-    dataset = load_dataset(args.project, progress=progress_printer("checking images"))
+    dataset = load_dataset(args.project, callbacks=TerminalProgress("checking images", unit="images"))
     print(format_report(dataset))
     return 0 if dataset.report.usable else 1
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,8 +39,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.config import SCAN_FEATURES
+from core.io.atomic import atomic_write
 from core.io.images import open_rgb
-from core.runs.progress import Callbacks
+from core.runs.progress import Callbacks, SpanCallbacks
 
 if TYPE_CHECKING:
     import torch
@@ -276,10 +276,8 @@ def _read_set(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _write_set(path: Path, fingerprints: Sequence[str], embeddings: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
+    with atomic_write(path, "wb") as handle:
         np.savez(handle, fingerprints=np.asarray(fingerprints, dtype=str), embeddings=embeddings.astype(np.float32))
-    os.replace(tmp, path)
 
 
 def _prune(folder: Path, model: str, keep: int) -> None:
@@ -288,6 +286,34 @@ def _prune(folder: Path, model: str, keep: int) -> None:
             stale.unlink()
         except OSError:
             pass
+
+
+def _known_rows(folder: Path, model: str, prints: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
+    """Rows already embedded in earlier set files of this model key (same file, size and mtime):
+    (embeddings (N, D) float32 with those rows filled, or None if none was; known (N,) bool)."""
+    total = len(prints)
+    embeddings: np.ndarray | None = None
+    known = np.zeros(total, dtype=bool)
+    if not folder.is_dir():
+        return embeddings, known
+    wanted = {fp: i for i, fp in enumerate(prints)}
+    for path in _cache_files(folder, model):
+        cached = _read_set(path)
+        if cached is None:
+            continue
+        for fp, row in zip(cached[0].tolist(), cached[1], strict=True):
+            i = wanted.get(fp)
+            if i is None or known[i]:
+                continue
+            if embeddings is None:
+                embeddings = np.zeros((total, cached[1].shape[1]), dtype=np.float32)
+            if row.shape[0] != embeddings.shape[1]:
+                continue
+            embeddings[i] = row
+            known[i] = True
+        if known.all():
+            break
+    return embeddings, known
 
 
 def compute_embeddings(
@@ -308,8 +334,9 @@ def compute_embeddings(
     with features = "pooled", wider with "multi" (see the module docstring).
 
     `cache_dir` is the project's cache folder (None: no caching). `progress_span` is the share of
-    the whole run this call covers: progress is reported from its start to its end. `num_workers`
-    are DataLoader processes for decoding (None: 0 on CPU, up to 8 on a GPU).
+    the whole run this call covers: progress is reported from its start to its end (step = images
+    embedded by the network, steps = images not cached). `num_workers` are DataLoader processes
+    for decoding (None: 0 on CPU, up to 8 on a GPU).
     """
     if image_size < 16:
         raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
@@ -317,24 +344,13 @@ def compute_embeddings(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if features not in SCAN_FEATURES:
         raise ValueError(f"features must be one of {', '.join(SCAN_FEATURES)}, got {features!r}")
-    callbacks = callbacks or Callbacks()
-    start, end = progress_span
+    span = SpanCallbacks(callbacks or Callbacks(), progress_span, min_interval_s=PROGRESS_EVERY_S)
+
+    def report(done: int, steps: int) -> None:
+        span.on_progress(progress=done / steps if steps else 1.0, message="embedding images", step=done, steps=steps)
+
     paths = [os.path.abspath(p) for p in paths]
     total = len(paths)
-
-    last_report = 0.0
-
-    def report(done: int, steps: int, *, force: bool = False) -> None:
-        nonlocal last_report
-        now = time.monotonic()
-        if not force and now - last_report < PROGRESS_EVERY_S:
-            return
-        last_report = now
-        share = done / steps if steps else 1.0
-        callbacks.on_progress(
-            progress=start + (end - start) * share, message="embedding images", step=done, steps=steps
-        )
-
     model = model_key(backbone=backbone, pretrained=pretrained, image_size=image_size, tta=tta, features=features)
     prints = file_fingerprints(paths) if cache_dir is not None else []
     folder = Path(cache_dir) / CACHE_SUBDIR if cache_dir is not None else None
@@ -343,35 +359,14 @@ def compute_embeddings(
     if target is not None and target.is_file():
         cached = _read_set(target)
         if cached is not None and list(cached[0]) == prints:
-            report(total, total, force=True)
+            report(total, total)
             return cached[1]
 
-    # Rows already embedded in earlier sets of this model key (same file, same size, same mtime).
-    embeddings: np.ndarray | None = None
-    known = np.zeros(total, dtype=bool)
-    if folder is not None and folder.is_dir():
-        wanted = {fp: i for i, fp in enumerate(prints)}
-        for path in _cache_files(folder, model):
-            cached = _read_set(path)
-            if cached is None:
-                continue
-            for fp, row in zip(cached[0].tolist(), cached[1], strict=True):
-                i = wanted.get(fp)
-                if i is None or known[i]:
-                    continue
-                if embeddings is None:
-                    embeddings = np.zeros((total, cached[1].shape[1]), dtype=np.float32)
-                if row.shape[0] != embeddings.shape[1]:
-                    continue
-                embeddings[i] = row
-                known[i] = True
-            if known.all():
-                break
-
+    embeddings, known = _known_rows(folder, model, prints) if folder is not None else (None, np.zeros(total, bool))
     missing = np.flatnonzero(~known)
     if len(missing):
         steps = len(missing)
-        report(0, steps, force=True)
+        report(0, steps)
         fresh = _run_network(
             [paths[i] for i in missing],
             backbone=backbone,
@@ -381,13 +376,13 @@ def compute_embeddings(
             tta=tta,
             features=features,
             num_workers=num_workers,
-            report=lambda done: report(done, steps, force=done == steps),
+            report=lambda done: report(done, steps),
         )
         if embeddings is None:
             embeddings = np.zeros((total, fresh.shape[1]), dtype=np.float32)
         embeddings[missing] = fresh
     else:
-        report(total, total, force=True)
+        report(total, total)
     if embeddings is None:  # no paths at all
         embeddings = np.zeros((0, 0), dtype=np.float32)
 

@@ -24,11 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.embeddings.neighbours import exact_neighbours
+from core.runs.progress import Callbacks
 
 EXACT_KNN_MAX = 30_000  # above this, UMAP's approximate NNDescent (the exact search grows as N^2)
-
-
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -100,11 +98,12 @@ class _EpochProgress:
 
 
 def project_embeddings(
-    embeddings: np.ndarray, *, params: ProjectionParams | None = None, progress: ProgressFn | None = None
+    embeddings: np.ndarray, *, params: ProjectionParams | None = None, callbacks: Callbacks | None = None
 ) -> np.ndarray:
     """(N, 2) float32 UMAP coordinates of `embeddings` (N, D); imports umap (slow the first time).
 
-    progress(fraction 0..1, message) is called between the stages and during the layout.
+    `callbacks.on_progress` hears each stage (no step) and each layout epoch (step = epochs done,
+    steps = epochs in all).
     """
     params = (params or ProjectionParams()).validate()
     embeddings = np.asarray(embeddings)
@@ -112,7 +111,11 @@ def project_embeddings(
         raise ValueError(f"embeddings must be a non-empty (N, D) array, got shape {embeddings.shape}")
     if not np.isfinite(embeddings).all():
         raise ValueError("embeddings hold NaN or infinite values")
-    report = progress or (lambda fraction, message: None)
+    callbacks = callbacks or Callbacks()
+
+    def report(fraction: float, message: str, **where: int) -> None:
+        callbacks.on_progress(progress=fraction, message=message, **where)
+
     n = len(embeddings)
     if n <= 2:  # UMAP needs at least a neighbour per point; lay a tiny set out on a line
         return np.column_stack([np.arange(n, dtype=np.float32), np.zeros(n, dtype=np.float32)])
@@ -137,7 +140,12 @@ def project_embeddings(
 
     def epochs(done: int, total: int) -> None:
         share = done / max(total, 1)
-        report(layout_start + (layout_end - layout_start) * share, f"UMAP layout: epoch {done}/{total}")
+        report(
+            layout_start + (layout_end - layout_start) * share,
+            f"UMAP layout: epoch {done}/{total}",
+            step=done,
+            steps=total,
+        )
 
     report(0.25, "building the neighbour graph" if knn[0] is not None else "approximate nearest neighbours")
     reducer = umap.UMAP(

@@ -2,7 +2,7 @@
 
     project_embeddings(embeddings, *, params)  -> (N, 2) float32       the computation (imports umap)
     projection_file(cache_dir, run_dir, params) -> path of its cache   keyed by embeddings + params
-    start_projection(run_dir, out, params)      -> launches the job    a detached subprocess
+    start_projection(run_dir, out, params)      -> launches the job    core.runs.jobs.start_once
     python -m core.embeddings.projection_job --warm            compiles UMAP once per machine (a setup step)
     start_warm_up()                             the same, detached, unless done for these versions
                                                 (the app calls it once per server process, so the
@@ -20,8 +20,10 @@ Where the time goes, and what is done about it (2-core CPU, 5,000 x 1,280 embedd
 - Rows are scaled to unit length (so euclidean distance ranks like cosine) and reduced to
   `pca_dims` components before the neighbour search; 200 epochs instead of UMAP's 500 for small sets.
 
-The job writes `<out>.status.json` (state, progress 0..1, message, pid) atomically while it works,
-and `<out>` (an .npz: ids, splits, xy) when done; a page polls the status and then reads the file.
+The job keeps `<out>.status.json` (core.runs.status: state, progress 0..1, message, pid, created_at;
+`started` in epoch seconds for the page's clock) and writes `<out>` (an .npz: ids, splits, xy) when
+done; a page polls the status and then reads the file. Its log is `<out>.log`. Starting, watching
+and judging the job go through core.runs.jobs / core.runs.status, like every background job's.
 The cache folder is safe to delete.
 """
 
@@ -31,9 +33,7 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 import traceback
 from dataclasses import asdict
@@ -44,10 +44,16 @@ import numpy as np
 import pandas as pd
 
 from core.embeddings.projection import ProjectionParams, project_embeddings
-from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, now_iso, read_json, write_json_atomic
-from core.runs.jobs import pid_alive
+from core.io.atomic import atomic_write, write_text_atomic
+from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS
+from core.runs.jobs import spawn, start_once
+from core.runs.progress import StatusCallbacks
+from core.runs.status import StatusFile, job_status, read_json
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+JOB_MODULE = "core.embeddings.projection_job"  # `python -m` this module: the job's entry point
+
+
+ENDED = "the projection job ended without a result"  # the message of a job found dead
 
 
 # ---------------------------------------------------------------- the cache
@@ -89,9 +95,8 @@ def write_projection(out: str | Path, ids: Any, splits: Any, xy: np.ndarray) -> 
     splits = np.asarray([str(s) for s in splits])
     if xy.shape != (len(ids), 2) or len(splits) != len(ids):
         raise ValueError(f"xy must be (N, 2) with N = {len(ids)} ids and splits, got {xy.shape} and {len(splits)}")
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, ids=ids, splits=splits, xy=xy)
-    os.replace(tmp, out)
+    with atomic_write(out, "wb") as handle:
+        np.savez(handle, ids=ids, splits=splits, xy=xy)
     return out
 
 
@@ -107,29 +112,13 @@ def read_projection(out: str | Path) -> pd.DataFrame:
 def projection_status(out: str | Path) -> dict[str, Any]:
     """The job's status: state (missing | queued | running | succeeded | failed), progress, message.
 
-    A queued or running job whose process is gone reads as failed, with its log's last lines.
+    A queued or running job whose process is gone reads as failed, with its log's last lines
+    (core.runs.status.job_status, as for every background job).
     """
     out = Path(out)
     if out.is_file():
-        status = read_json(status_file(out))
-        return {**status, "state": "succeeded", "progress": 1.0}
-    status = read_json(status_file(out))
-    if not status:
-        return {"state": "missing", "progress": 0.0, "message": ""}
-    if status.get("state") in ("queued", "running") and not pid_alive(status.get("pid")):
-        age = time.time() - float(status.get("started", 0.0))
-        if status.get("pid") is not None or age > 60:
-            tail = ""
-            try:
-                tail = "\n".join(log_file(out).read_text(errors="replace").splitlines()[-8:])
-            except OSError:
-                pass
-            return {
-                **status,
-                "state": "failed",
-                "message": "the projection job ended without a result" + (":\n" + tail if tail else ""),
-            }
-    return status
+        return {**read_json(status_file(out)), "state": "succeeded", "progress": 1.0}
+    return job_status(status_file(out), log=log_file(out), identity=out.name, ended=ENDED)
 
 
 # ---------------------------------------------------------------- the background job
@@ -145,62 +134,34 @@ def numba_cache_dir() -> Path:
     return workbench_home() / "numba-cache"
 
 
+def _numba_env() -> dict[str, str]:
+    """The job's extra environment: the per-user numba cache (created here, so the job finds it)."""
+    cache = numba_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    return {"NUMBA_CACHE_DIR": str(cache)}
+
+
 def start_projection(run_dir: str | Path, out: str | Path, *, params: ProjectionParams) -> bool:
-    """Launch the projection job detached (own session, no shell) unless one is already at work on `out`.
+    """Launch the projection job detached (core.runs.jobs.start_once) unless `out` exists or a job is at work on it.
 
     Returns True when a job was started. The job survives the page; its status is `projection_status(out)`.
     """
     run_dir, out = Path(run_dir), Path(out)
     params = params.validate()
-    if out.is_file() or projection_status(out)["state"] in ("queued", "running"):
+    if out.is_file():
         return False
     out.parent.mkdir(parents=True, exist_ok=True)
-    queued = {
-        "state": "queued",
-        "progress": 0.0,
-        "message": "starting",
-        "started": time.time(),
-        "created_at": now_iso(),
-    }
-    if not status_file(out).exists():
-        # Two sessions opening the page at once: only the one that creates the status file starts a job.
-        try:
-            os.close(os.open(status_file(out), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return False
-    write_json_atomic(status_file(out), queued)  # (a failed job's status is overwritten: a retry)
-    process = _spawn(
+    return start_once(
+        JOB_MODULE,
         ["--run-dir", str(run_dir), "--out", str(out), "--params", json.dumps(asdict(params))],
+        status=status_file(out),
         log=log_file(out),
+        identity=out.name,
+        env=_numba_env(),
         name=f"reap-umap-{out.stem}",
+        message="starting",
+        started=time.time(),  # epoch seconds: the page's "· 12 s" clock
     )
-    status = read_json(status_file(out))
-    if status.get("state") == "queued":  # the job may already have written "running"
-        write_json_atomic(status_file(out), {**status, "pid": process.pid})
-    return True
-
-
-def _spawn(args: list[str], *, log: Path, name: str) -> subprocess.Popen:
-    """`python -m core.embeddings.projection_job ARGS` detached (own session, no shell), output appended to `log`,
-    with the per-user numba cache; reaped by a thread when it exits, so it never lingers as a
-    zombie under a long-lived server."""
-    cache = numba_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONUNBUFFERED="1", NUMBA_CACHE_DIR=str(cache))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    with open(log, "ab") as handle:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [sys.executable, "-m", "core.embeddings.projection_job", *args],
-            cwd=str(REPO_ROOT),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
-    threading.Thread(target=process.wait, name=name, daemon=True).start()
-    return process
 
 
 def _cache_numba_compilations() -> None:
@@ -224,46 +185,42 @@ def _cache_numba_compilations() -> None:
     numba.jit = with_cache(numba.jit)
 
 
+class _JobProgress(StatusCallbacks):
+    """The job's progress in its status file, with the seconds since it began (elapsed_s)."""
+
+    def __init__(self, status: StatusFile) -> None:
+        super().__init__(status, min_interval_s=0.4)
+        self.began = time.perf_counter()
+
+    def write(self, fields: dict[str, Any]) -> None:
+        super().write({**fields, "elapsed_s": round(time.perf_counter() - self.began, 1)})
+
+
 def run_projection_job(run_dir: str | Path, out: str | Path, *, params: ProjectionParams) -> Path:
     """The job: read the run's embeddings, project them, write `out`; status written throughout."""
     run_dir, out = Path(run_dir), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    status = {**read_json(status_file(out)), "pid": os.getpid(), "state": "running", "params": asdict(params)}
-    started = time.perf_counter()
-    last = [0.0]
-
-    def progress(fraction: float, message: str, *, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - last[0] < 0.4:
-            return
-        last[0] = now
-        status.update(progress=round(float(fraction), 4), message=message, elapsed_s=round(now - started, 1))
-        write_json_atomic(status_file(out), status)
-
-    progress(0.01, "reading embeddings", force=True)
+    status = StatusFile(status_file(out))
+    status.forget("traceback")  # of an earlier attempt
+    status.update(pid=os.getpid(), pgid=os.getpgrp(), state="running", params=asdict(params))
+    callbacks = _JobProgress(status)
+    callbacks.on_progress(progress=0.01, message="reading embeddings")
     try:
         embeddings = np.load(run_dir / EMBEDDINGS, mmap_mode="r")
         ids = pd.read_csv(run_dir / EMBEDDING_IDS, dtype={"ID": str, "split": str}, keep_default_na=False)
         if len(ids) != len(embeddings):
             raise ValueError(f"{EMBEDDING_IDS} has {len(ids)} rows but {EMBEDDINGS} has {len(embeddings)}")
-
-        def staged(fraction: float, message: str) -> None:
-            progress(fraction, message, force=not message.startswith("UMAP layout"))
-
-        xy = project_embeddings(np.asarray(embeddings), params=params, progress=staged)
+        xy = project_embeddings(np.asarray(embeddings), params=params, callbacks=callbacks)
         write_projection(out, ids["ID"], ids["split"], xy)
     except BaseException as exc:
         status.update(state="failed", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-4000:])
-        write_json_atomic(status_file(out), status)
         raise
     status.update(
         state="succeeded",
         progress=1.0,
         message=f"{len(xy):,} points",
-        duration_s=round(time.perf_counter() - started, 1),
+        duration_s=round(time.perf_counter() - callbacks.began, 1),
     )
-    status.pop("traceback", None)
-    write_json_atomic(status_file(out), status)
     return out
 
 
@@ -298,8 +255,8 @@ def start_warm_up() -> bool:
     """
     if is_warm():
         return False
-    numba_cache_dir().mkdir(parents=True, exist_ok=True)
-    _spawn(["--warm"], log=numba_cache_dir() / "warm.log", name="reap-umap-warm-up")
+    env = _numba_env()
+    spawn(JOB_MODULE, ["--warm"], log=Path(env["NUMBA_CACHE_DIR"]) / "warm.log", env=env, name="reap-umap-warm-up")
     return True
 
 
@@ -330,10 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = warm_up()
         cache = Path(os.environ["NUMBA_CACHE_DIR"])
         cache.mkdir(parents=True, exist_ok=True)
-        marker = cache / WARM_MARKER
-        tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-        tmp.write_text(_warm_versions() + "\n")
-        os.replace(tmp, marker)
+        write_text_atomic(cache / WARM_MARKER, _warm_versions() + "\n")
         print(f"UMAP compiled and cached in {cache} ({seconds:.1f} s)")
         return 0
     params = ProjectionParams(**json.loads(args.params))

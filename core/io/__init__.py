@@ -1,12 +1,26 @@
-"""Reading and writing files safely: CSVs in any encoding, images as upright RGB.
+"""Reading and writing files safely: atomic writes, CSVs in any encoding, images as upright RGB.
 
+atomic    atomic_write and write_bytes/text/json_atomic: the one way every file reaches the disk
 csvfile   read_csv (BOM, CRLF, cp949...; errors name the file), write_csv_atomic
 images    open_rgb / read_header: bombs refused before decoding, EXIF, every mode to RGB
 """
 
 from __future__ import annotations
 
+from core.io.atomic import atomic_write, write_bytes_atomic, write_json_atomic, write_text_atomic
 from core.io.csvfile import CsvError, read_csv, write_csv_atomic
 from core.io.images import ImageError, is_image_file, open_rgb, read_header
 
-__all__ = ["CsvError", "ImageError", "is_image_file", "open_rgb", "read_csv", "read_header", "write_csv_atomic"]
+__all__ = [
+    "CsvError",
+    "ImageError",
+    "atomic_write",
+    "is_image_file",
+    "open_rgb",
+    "read_csv",
+    "read_header",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
+]

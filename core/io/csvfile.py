@@ -3,18 +3,18 @@
 Competition CSVs arrive with a UTF-8 BOM, Windows line ends, or in a legacy encoding such as cp949
 (Korean class names). `read_csv` reads all of them correctly and says which encoding it used, so a
 page can tell the user when a file was not UTF-8. `write_csv_atomic` is how every CSV the workbench
-writes reaches the disk: a temporary file in the same folder, then a rename.
+writes reaches the disk: through core.io.atomic (a temporary file in the same folder, then a rename).
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from core.io.atomic import atomic_write
 
 
 class CsvError(ValueError):
@@ -109,17 +109,9 @@ def read_csv(path: Path, *, encoding: str | None = None, required_columns: tuple
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write `frame` as UTF-8 CSV without the index: temp file in the same folder, fsync, rename."""
+    """Write `frame` as UTF-8 CSV without the index, atomically (core.io.atomic); creates the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False, lineterminator="\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
+        frame.to_csv(handle, index=False, lineterminator="\n")
     return path

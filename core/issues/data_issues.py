@@ -79,6 +79,27 @@ def data_issues(
                 f"test_embeddings have {test_embeddings.shape[1]} dimensions but embeddings have {embeddings.shape[1]}"
             )
         test_ids = check_ids(test_ids, len(test_embeddings), name="test_ids")
+    if pred_probs is not None:
+        _, pred_probs = check_labels_and_probs(labels, pred_probs)
+
+    table, group_rows = _train_issues(embeddings, labels, ids=ids, pred_probs=pred_probs)
+    table["is_leakage_issue"] = False
+    table["leakage_group"] = -1
+    if test_embeddings is not None and len(test_embeddings):
+        leak, leak_rows = _leakage(embeddings, test_embeddings, ids=ids, test_ids=test_ids)
+        table["leakage_group"] = leak
+        table["is_leakage_issue"] = leak >= 0
+        group_rows += leak_rows
+    groups = pd.DataFrame(group_rows, columns=GROUP_COLUMNS)
+    groups = groups.sort_values(["kind", "group", "split", "distance"], ascending=[True, True, False, True])
+    return DataIssues(table=table, groups=groups.reset_index(drop=True))
+
+
+def _train_issues(
+    embeddings: np.ndarray, labels: np.ndarray, *, ids: list[str], pred_probs: np.ndarray | None
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Datalab on the train rows with their labels: the per-example table (without leakage columns)
+    and one group row per member of a near-duplicate group."""
     from cleanlab import Datalab
 
     n = len(labels)
@@ -86,7 +107,6 @@ def data_issues(
     lab = Datalab({"label": labels.astype(np.int64)}, label_name="label", verbosity=0)
     kwargs = {"features": embeddings, "issue_types": issue_types}
     if pred_probs is not None:
-        _, pred_probs = check_labels_and_probs(labels, pred_probs)
         kwargs["pred_probs"] = pred_probs
     lab.find_issues(**kwargs)
     issues = lab.get_issues()
@@ -96,50 +116,55 @@ def data_issues(
         table[flag] = issues[flag].to_numpy().astype(bool) if flag in issues else False
         table[score] = issues[score].to_numpy().astype(np.float64) if score in issues else 1.0
 
-    group_rows: list[dict] = []
     near = lab.get_issues("near_duplicate")
     sets = near["near_duplicate_sets"].tolist() if "near_duplicate_sets" in near else [[] for _ in range(n)]
     distance = near["distance_to_nearest_neighbor"].to_numpy() if "distance_to_nearest_neighbor" in near else None
     components = _components(sets, n)
     table["near_duplicate_group"] = components
-    for i in np.flatnonzero(components >= 0):
-        group_rows.append(
-            {
-                "kind": "near_duplicate",
-                "group": int(components[i]),
-                "ID": ids[i],
-                "split": "train",
-                "distance": float(distance[i]) if distance is not None else np.nan,
-            }
-        )
-    table["is_leakage_issue"] = False
-    table["leakage_group"] = -1
-    if test_embeddings is not None and len(test_embeddings):
-        both = np.concatenate([embeddings, test_embeddings])
-        lab_all = Datalab({"row": np.arange(len(both))}, verbosity=0)
-        lab_all.find_issues(features=both, issue_types={"near_duplicate": {}})
-        near_all = lab_all.get_issues("near_duplicate")
-        all_sets = near_all["near_duplicate_sets"].tolist()
-        all_distance = near_all["distance_to_nearest_neighbor"].to_numpy()
-        # Keep only train-test links: a leakage group is train images with the test images they copy.
-        crossing = [[j for j in s if (i < n) != (j < n)] for i, s in enumerate(all_sets)]
-        leak = _components(crossing, len(both))
-        table["leakage_group"] = leak[:n]
-        table["is_leakage_issue"] = leak[:n] >= 0
-        all_ids = list(ids) + list(test_ids)
-        for i in np.flatnonzero(leak >= 0):
-            group_rows.append(
-                {
-                    "kind": "leakage",
-                    "group": int(leak[i]),
-                    "ID": all_ids[i],
-                    "split": "train" if i < n else "test",
-                    "distance": float(all_distance[i]),
-                }
-            )
-    groups = pd.DataFrame(group_rows, columns=GROUP_COLUMNS)
-    groups = groups.sort_values(["kind", "group", "split", "distance"], ascending=[True, True, False, True])
-    return DataIssues(table=table, groups=groups.reset_index(drop=True))
+    group_rows = [
+        {
+            "kind": "near_duplicate",
+            "group": int(components[i]),
+            "ID": ids[i],
+            "split": "train",
+            "distance": float(distance[i]) if distance is not None else np.nan,
+        }
+        for i in np.flatnonzero(components >= 0)
+    ]
+    return table, group_rows
+
+
+def _leakage(
+    embeddings: np.ndarray, test_embeddings: np.ndarray, *, ids: list[str], test_ids: list[str]
+) -> tuple[np.ndarray, list[dict]]:
+    """(N,) the leakage group of each train row (-1: none), and one group row per member (train or test).
+
+    Datalab's near duplicates over train + test together, keeping only the train-test links.
+    """
+    from cleanlab import Datalab
+
+    n = len(embeddings)
+    both = np.concatenate([embeddings, test_embeddings])
+    lab_all = Datalab({"row": np.arange(len(both))}, verbosity=0)
+    lab_all.find_issues(features=both, issue_types={"near_duplicate": {}})
+    near_all = lab_all.get_issues("near_duplicate")
+    all_sets = near_all["near_duplicate_sets"].tolist()
+    all_distance = near_all["distance_to_nearest_neighbor"].to_numpy()
+    # Keep only train-test links: a leakage group is train images with the test images they copy.
+    crossing = [[j for j in s if (i < n) != (j < n)] for i, s in enumerate(all_sets)]
+    leak = _components(crossing, len(both))
+    all_ids = list(ids) + list(test_ids)
+    group_rows = [
+        {
+            "kind": "leakage",
+            "group": int(leak[i]),
+            "ID": all_ids[i],
+            "split": "train" if i < n else "test",
+            "distance": float(all_distance[i]),
+        }
+        for i in np.flatnonzero(leak >= 0)
+    ]
+    return leak[:n], group_rows
 
 
 def _components(sets: Sequence[Sequence[int]], n: int) -> np.ndarray:

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core.io.atomic import atomic_write, write_json_atomic
 from core.issues.data_issues import DataIssues, data_issues
 from core.issues.label_issues import DEFAULT_FILTER_BY, DEFAULT_SCORE_METHOD, ISSUE_COLUMNS, label_issues
 from core.project.layout import ProjectLayout
 from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, prob_columns
+from core.runs.progress import Callbacks
 
 # Issue kinds of the review queue, in the order the page offers them.
 KINDS = ("label", "outlier", "near_duplicate", "leakage", "class_imbalance")
@@ -184,14 +185,15 @@ def issues_for_runs(
     data: bool = True,
     filter_by: str = DEFAULT_FILTER_BY,
     score_method: str = DEFAULT_SCORE_METHOD,
-    progress: Callable[[str], None] | None = None,
+    callbacks: Callbacks | None = None,
     refresh: bool = False,
 ) -> RunIssues:
     """The issues of `run_ids` (their probabilities averaged; embeddings of the first), cached.
 
     Read back from `.workbench/cache/issues/<key>/` when computed before; otherwise computed with
     `label_issues` and (data=True) `data_issues`, then stored (parquet, written atomically) so the
-    page, the CLI and every teammate's session read the same tables.
+    page, the CLI and every teammate's session read the same tables. Each stage is announced to
+    `callbacks.on_progress` (a stage message, no step counts).
     """
     run_ids = tuple(dict.fromkeys(run_ids))
     if not run_ids:
@@ -205,15 +207,15 @@ def issues_for_runs(
         cached = read_cached(folder, run_ids, key)
         if cached is not None:
             return cached
-    say = progress or (lambda _message: None)
+    callbacks = callbacks or Callbacks()
     started = time.perf_counter()
-    say("Scoring labels with cleanlab")
+    callbacks.on_progress(progress=0.0, message="Scoring labels with cleanlab")
     ids, labels, probs = run_pred_probs([layout.runs_dir / r for r in run_ids])
     table = label_issues(labels, probs, ids=ids, filter_by=filter_by, score_method=score_method, with_probs=True)
     notes: list[str] = []
     found: DataIssues | None = None
     if data:
-        say("Looking for outliers, near duplicates and leakage with Datalab")
+        callbacks.on_progress(progress=0.5, message="Looking for outliers, near duplicates and leakage with Datalab")
         found, note = _data_issues_of_run(layout.runs_dir / run_ids[0], ids, labels, probs)
         if note:
             notes.append(note)
@@ -257,15 +259,13 @@ def _write_cached(folder: Path, result: RunIssues) -> None:
         _write_parquet(result.data.table, folder / "data.parquet")
         _write_parquet(result.data.groups, folder / "groups.parquet")
     meta = {"run_ids": list(result.run_ids), "seconds": result.seconds, "notes": result.notes, "key": result.key}
-    tmp = folder / f".meta.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(meta), encoding="utf-8")
-    os.replace(tmp, folder / "meta.json")  # written last: its presence means the folder is complete
+    # Written last: its presence means the folder is complete.
+    write_json_atomic(folder / "meta.json", meta, indent=None)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as handle:
+        frame.to_parquet(handle, index=False)
 
 
 def read_cached(folder: Path, run_ids: tuple[str, ...], key: str) -> RunIssues | None:

@@ -263,12 +263,6 @@ def undo_decision(db_path: str | Path, decision_id: int) -> Decision | None:
     return _decision(row)
 
 
-def get_decision(db_path: str | Path, decision_id: int) -> Decision | None:
-    with open_store(db_path) as connection:
-        row = connection.execute(f"SELECT {_COLUMNS} FROM label_decisions WHERE id = ?", (int(decision_id),)).fetchone()
-    return _decision(row) if row else None
-
-
 def latest_decision(db_path: str | Path, image_id: str) -> Decision | None:
     """The image's current decision (newest not reverted), or None when it was never decided."""
     with open_store(db_path) as connection:

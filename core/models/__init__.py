@@ -1,7 +1,7 @@
 """timm models and where their weights come from.
 
 factory    create_model with hub / offline (bundled package) / local-checkpoint weights; normalisation
-catalogue  timm's model names for the train form, without importing timm into the page
+catalogue  timm's model, optimizer and scheduler names (form, config checks), without importing timm
 """
 
 from __future__ import annotations

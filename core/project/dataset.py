@@ -9,9 +9,10 @@ no usable train row).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -29,6 +30,9 @@ from core.project.checks import (
 )
 from core.project.imageindex import INDEX_COLUMNS, scan_images
 from core.project.layout import ProjectError, ProjectLayout, ProjectSettings, open_layout
+
+if TYPE_CHECKING:  # only the type: core.runs' table of contents imports this module (RunInputs)
+    from core.runs.progress import Callbacks
 
 
 @dataclass
@@ -66,10 +70,11 @@ def class_label(target: int, classes: Mapping[int, str]) -> str:
     return f"{int(target)} · {classes.get(int(target), str(int(target)))}"
 
 
-def load_dataset(
-    root: str | Path, *, progress: Callable[[int, int], None] | None = None, workers: int | None = None
-) -> Dataset:
-    """Read and check a project folder. Never raises for bad content: findings say what is wrong."""
+def load_dataset(root: str | Path, *, callbacks: Callbacks | None = None, workers: int | None = None) -> Dataset:
+    """Read and check a project folder. Never raises for bad content: findings say what is wrong.
+
+    Indexing new images (the slow part) reports through `callbacks.on_progress` (step = images done).
+    """
     try:
         layout = open_layout(root)
     except ProjectError as exc:
@@ -81,11 +86,29 @@ def load_dataset(
             layout, empty, empty.drop(columns="target"), {}, None, pd.DataFrame(columns=INDEX_COLUMNS), report
         )
 
-    s = layout.settings
     report = CheckReport(root=layout.root)
     encodings: dict[str, str] = {}
-    id_col, target_col = s.id_column, s.target_column
+    index = _index_images(layout, report, callbacks=callbacks, workers=workers)
+    classes = _read_classes(layout, report, encodings)
+    train, classes = _read_train(layout, report, encodings, index=index, classes=classes)
+    test = _read_test(layout, report, encodings, index=index)
+    test_labels = _read_test_labels(layout, report, encodings, test_ids=set(test["ID"]))
+    return Dataset(
+        layout=layout,
+        train=train,
+        test=test,
+        classes=classes,
+        test_labels=test_labels,
+        images=index,
+        report=report,
+        encodings=encodings,
+    )
 
+
+def _index_images(
+    layout: ProjectLayout, report: CheckReport, *, callbacks: Callbacks | None, workers: int | None
+) -> pd.DataFrame:
+    """The image index (core.project.imageindex) of the train and test folders that exist; missing ones reported."""
     for folder, split in ((layout.train_dir, "train"), (layout.test_dir, "test")):
         if not folder.is_dir():
             level: Level = "error" if split == "train" else "warning"
@@ -103,197 +126,200 @@ def load_dataset(
             f"{layout.work_dir}: cannot be created ({exc}); the workbench writes only there",
             file=".workbench",
         )
-    else:
-        folders = [
-            (split, folder)
-            for split, folder in (("train", layout.train_dir), ("test", layout.test_dir))
-            if folder.is_dir()
-        ]
-        try:
-            index = scan_images(
-                folders,
-                layout.cache_dir,
-                max_pixels=s.max_image_pixels,
-                workers=workers,
-                progress=progress,
-                root=layout.root,
-            )
-        except OSError as exc:
-            report.add("error", "scan", f"images could not be indexed: {exc}")
-
-    # classes
-    classes: dict[int, str] = {}
-    meta = None
-    if layout.meta_csv.is_file():
-        meta = read_table(
-            report,
-            layout.meta_csv,
-            required=(target_col, s.class_name_column),
-            encoding=s.encoding,
-            encodings=encodings,
-            level="warning",
+        return index
+    folders = [
+        (split, folder) for split, folder in (("train", layout.train_dir), ("test", layout.test_dir)) if folder.is_dir()
+    ]
+    try:
+        index = scan_images(
+            folders,
+            layout.cache_dir,
+            max_pixels=layout.settings.max_image_pixels,
+            workers=workers,
+            callbacks=callbacks,
+            root=layout.root,
         )
-    if meta is not None and len(meta):
-        meta = parse_targets(report, meta, target_col, layout.meta_csv.name)
-        meta = dedupe(report, meta, target_col, layout.meta_csv.name)
-        classes = {int(t): str(n) for t, n in zip(meta[target_col], meta[s.class_name_column], strict=True)}
-        expected = set(range(len(classes)))
-        if set(classes) != expected:
-            report.add(
-                "warning",
-                "meta_targets",
-                f"{layout.meta_csv.name}: targets should be 0..{len(classes) - 1}; found "
-                f"{examples([str(t) for t in sorted(classes)])}",
-                file=layout.meta_csv.name,
-            )
+    except OSError as exc:
+        report.add("error", "scan", f"images could not be indexed: {exc}")
+    return index
 
-    # train
+
+def _read_classes(layout: ProjectLayout, report: CheckReport, encodings: dict[str, str]) -> dict[int, str]:
+    """target -> class name from meta.csv ({} without one, or when it is unreadable)."""
+    s = layout.settings
+    if not layout.meta_csv.is_file():
+        return {}
+    meta = read_table(
+        report,
+        layout.meta_csv,
+        required=(s.target_column, s.class_name_column),
+        encoding=s.encoding,
+        encodings=encodings,
+        level="warning",
+    )
+    if meta is None or not len(meta):
+        return {}
+    meta = parse_targets(report, meta, s.target_column, layout.meta_csv.name)
+    meta = dedupe(report, meta, s.target_column, layout.meta_csv.name)
+    classes = {int(t): str(n) for t, n in zip(meta[s.target_column], meta[s.class_name_column], strict=True)}
+    if set(classes) != set(range(len(classes))):
+        report.add(
+            "warning",
+            "meta_targets",
+            f"{layout.meta_csv.name}: targets should be 0..{len(classes) - 1}; found "
+            f"{examples([str(t) for t in sorted(classes)])}",
+            file=layout.meta_csv.name,
+        )
+    return classes
+
+
+def _read_train(
+    layout: ProjectLayout,
+    report: CheckReport,
+    encodings: dict[str, str],
+    *,
+    index: pd.DataFrame,
+    classes: dict[int, str],
+) -> tuple[pd.DataFrame, dict[int, str]]:
+    """(usable train rows: ID, target, path; the classes, inferred from the labels when meta.csv gave none)."""
+    s = layout.settings
+    name = layout.train_csv.name
     train_raw = read_table(
-        report, layout.train_csv, required=(id_col, target_col), encoding=s.encoding, encodings=encodings
+        report, layout.train_csv, required=(s.id_column, s.target_column), encoding=s.encoding, encodings=encodings
     )
     train = pd.DataFrame(columns=["ID", "target", "path"])
-    if train_raw is not None:
-        if len(train_raw) == 0:
+    if train_raw is None:
+        return train, classes
+    if len(train_raw) == 0:
+        report.add("error", "empty_csv", f"{name}: has a header but no rows", file=name)
+        return train, classes
+    frame = drop_empty_ids(report, train_raw, s.id_column, name)
+    frame = dedupe(report, frame, s.id_column, name)
+    listed = frame.rename(columns={s.id_column: "ID"})  # every image train.csv names, usable or not
+    frame = parse_targets(report, frame, s.target_column, name)
+    frame, classes = _usable_labels(layout, report, frame, classes)
+    frame = frame.rename(columns={s.id_column: "ID", s.target_column: "target"})[["ID", "target"]]
+    train = attach_paths(report, frame, id_col="ID", split="train", layout=layout, index=index, file=name)
+    unlisted_files(report, index, listed, split="train", id_col="ID", folder=layout.train_dir.name, file=name)
+    if len(train) == 0:
+        report.add("error", "no_usable_rows", f"{name}: no usable train row remains")
+    elif classes:
+        absent = sorted(set(classes) - set(train["target"]))
+        if absent:
             report.add(
-                "error", "empty_csv", f"{layout.train_csv.name}: has a header but no rows", file=layout.train_csv.name
+                "warning",
+                "class_without_images",
+                f"{len(absent)} class(es) have no usable train image: "
+                f"{examples([f'{c} ({classes[c]})' for c in absent])}",
             )
-        else:
-            frame = drop_empty_ids(report, train_raw, id_col, layout.train_csv.name)
-            frame = dedupe(report, frame, id_col, layout.train_csv.name)
-            listed = frame.rename(columns={id_col: "ID"})  # every image train.csv names, usable or not
-            frame = parse_targets(report, frame, target_col, layout.train_csv.name)
-            if classes:
-                unknown = ~frame[target_col].isin(list(classes))
-                if unknown.any():
-                    rows = row_numbers(frame, unknown)
-                    values = sorted({str(v) for v in frame.loc[unknown, target_col]})
-                    named = [
-                        f"row {r}: {i} -> {t}"
-                        for r, i, t in zip(
-                            rows, frame.loc[unknown, id_col], frame.loc[unknown, target_col], strict=True
-                        )
-                    ]
-                    report.add(
-                        "warning",
-                        "label_not_in_meta",
-                        f"{layout.train_csv.name}: {int(unknown.sum())} row(s) have labels not in "
-                        f"{layout.meta_csv.name} ({examples(values)}); excluded: {examples(named)}",
-                        file=layout.train_csv.name,
-                        items=rows,
-                    )
-                    frame = frame.loc[~unknown]
-            else:
-                negative = frame[target_col] < 0
-                if negative.any():
-                    report.add(
-                        "warning",
-                        "label_negative",
-                        f"{layout.train_csv.name}: {int(negative.sum())} negative label(s) excluded (rows "
-                        f"{examples(row_numbers(frame, negative))})",
-                        file=layout.train_csv.name,
-                    )
-                    frame = frame.loc[~negative]
-                if len(frame):
-                    k = int(frame[target_col].max()) + 1
-                    classes = {i: str(i) for i in range(k)}
-                    report.add(
-                        "info",
-                        "no_meta",
-                        f"no {layout.meta_csv.name}: {k} classes (0..{k - 1}) inferred from the train labels",
-                    )
-            frame = frame.rename(columns={id_col: "ID", target_col: "target"})[["ID", "target"]]
-            train = attach_paths(
-                report, frame, id_col="ID", split="train", layout=layout, index=index, file=layout.train_csv.name
-            )
-            unlisted_files(
-                report,
-                index,
-                listed,
-                split="train",
-                id_col="ID",
-                folder=layout.train_dir.name,
-                file=layout.train_csv.name,
-            )
-            if len(train) == 0:
-                report.add("error", "no_usable_rows", f"{layout.train_csv.name}: no usable train row remains")
-            elif classes:
-                absent = sorted(set(classes) - set(train["target"]))
-                if absent:
-                    report.add(
-                        "warning",
-                        "class_without_images",
-                        f"{len(absent)} class(es) have no usable train image: "
-                        f"{examples([f'{c} ({classes[c]})' for c in absent])}",
-                    )
+    return train, classes
 
-    # test
-    test = pd.DataFrame(columns=["ID", "path"])
-    test_frame = None
-    if layout.test_csv.is_file():
-        test_frame = read_table(
-            report, layout.test_csv, required=(id_col,), encoding=s.encoding, encodings=encodings, level="warning"
+
+def _usable_labels(
+    layout: ProjectLayout, report: CheckReport, frame: pd.DataFrame, classes: dict[int, str]
+) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Train rows whose label meta.csv knows; without meta.csv, the non-negative ones and the classes they imply."""
+    id_col, target_col, name = layout.settings.id_column, layout.settings.target_column, layout.train_csv.name
+    if classes:
+        unknown = ~frame[target_col].isin(list(classes))
+        if unknown.any():
+            rows = row_numbers(frame, unknown)
+            values = sorted({str(v) for v in frame.loc[unknown, target_col]})
+            named = [
+                f"row {r}: {i} -> {t}"
+                for r, i, t in zip(rows, frame.loc[unknown, id_col], frame.loc[unknown, target_col], strict=True)
+            ]
+            report.add(
+                "warning",
+                "label_not_in_meta",
+                f"{name}: {int(unknown.sum())} row(s) have labels not in {layout.meta_csv.name} "
+                f"({examples(values)}); excluded: {examples(named)}",
+                file=name,
+                items=rows,
+            )
+            frame = frame.loc[~unknown]
+        return frame, classes
+    negative = frame[target_col] < 0
+    if negative.any():
+        report.add(
+            "warning",
+            "label_negative",
+            f"{name}: {int(negative.sum())} negative label(s) excluded (rows {examples(row_numbers(frame, negative))})",
+            file=name,
         )
-    else:
+        frame = frame.loc[~negative]
+    if len(frame):
+        k = int(frame[target_col].max()) + 1
+        classes = {i: str(i) for i in range(k)}
+        report.add(
+            "info", "no_meta", f"no {layout.meta_csv.name}: {k} classes (0..{k - 1}) inferred from the train labels"
+        )
+    return frame, classes
+
+
+def _read_test(
+    layout: ProjectLayout, report: CheckReport, encodings: dict[str, str], *, index: pd.DataFrame
+) -> pd.DataFrame:
+    """Usable test rows (ID, path) from sample_submission.csv; an empty frame without one."""
+    s = layout.settings
+    name = layout.test_csv.name
+    test = pd.DataFrame(columns=["ID", "path"])
+    if not layout.test_csv.is_file():
         report.add(
             "warning",
             "missing_file",
-            f"{layout.test_csv.name} not found: no test set (test galleries and predictions unavailable)",
-            file=layout.test_csv.name,
+            f"{name} not found: no test set (test galleries and predictions unavailable)",
+            file=name,
         )
-    if test_frame is not None:
-        if len(test_frame) == 0:
-            report.add(
-                "warning", "empty_csv", f"{layout.test_csv.name}: has a header but no rows", file=layout.test_csv.name
-            )
-        test_frame = drop_empty_ids(report, test_frame, id_col, layout.test_csv.name)
-        test_frame = dedupe(report, test_frame, id_col, layout.test_csv.name)
-        test_frame = test_frame.rename(columns={id_col: "ID"})[["ID"]]
-        test = attach_paths(
-            report, test_frame, id_col="ID", split="test", layout=layout, index=index, file=layout.test_csv.name
-        )
-        unlisted_files(
-            report, index, test_frame, split="test", id_col="ID", folder=layout.test_dir.name, file=layout.test_csv.name
-        )
-
-    # labelled hold-out
-    test_labels = None
-    if layout.test_labels_csv.is_file():
-        labels = read_table(
-            report,
-            layout.test_labels_csv,
-            required=(id_col, target_col),
-            encoding=s.encoding,
-            encodings=encodings,
-            level="warning",
-        )
-        if labels is not None and len(labels):
-            labels = drop_empty_ids(report, labels, id_col, layout.test_labels_csv.name)
-            labels = dedupe(report, labels, id_col, layout.test_labels_csv.name)
-            labels = parse_targets(report, labels, target_col, layout.test_labels_csv.name)
-            labels = labels.rename(columns={id_col: "ID", target_col: "target"})[["ID", "target"]]
-            unknown = ~labels["ID"].isin(set(test["ID"]))
-            if unknown.any():
-                ids = list(labels.loc[unknown, "ID"])
-                report.add(
-                    "warning",
-                    "unknown_id",
-                    f"{layout.test_labels_csv.name}: {len(ids)} ID(s) are not usable test IDs; ignored: "
-                    f"{examples(ids)}",
-                    file=layout.test_labels_csv.name,
-                    items=ids,
-                )
-            test_labels = labels.loc[~unknown].reset_index(drop=True)
-
-    return Dataset(
-        layout=layout,
-        train=train,
-        test=test,
-        classes=classes,
-        test_labels=test_labels,
-        images=index,
-        report=report,
-        encodings=encodings,
+        return test
+    frame = read_table(
+        report, layout.test_csv, required=(s.id_column,), encoding=s.encoding, encodings=encodings, level="warning"
     )
+    if frame is None:
+        return test
+    if len(frame) == 0:
+        report.add("warning", "empty_csv", f"{name}: has a header but no rows", file=name)
+    frame = drop_empty_ids(report, frame, s.id_column, name)
+    frame = dedupe(report, frame, s.id_column, name)
+    frame = frame.rename(columns={s.id_column: "ID"})[["ID"]]
+    test = attach_paths(report, frame, id_col="ID", split="test", layout=layout, index=index, file=name)
+    unlisted_files(report, index, frame, split="test", id_col="ID", folder=layout.test_dir.name, file=name)
+    return test
+
+
+def _read_test_labels(
+    layout: ProjectLayout, report: CheckReport, encodings: dict[str, str], *, test_ids: set[str]
+) -> pd.DataFrame | None:
+    """The labelled hold-out (ID, target) restricted to usable test IDs; None without test_labels.csv."""
+    s = layout.settings
+    name = layout.test_labels_csv.name
+    if not layout.test_labels_csv.is_file():
+        return None
+    labels = read_table(
+        report,
+        layout.test_labels_csv,
+        required=(s.id_column, s.target_column),
+        encoding=s.encoding,
+        encodings=encodings,
+        level="warning",
+    )
+    if labels is None or not len(labels):
+        return None
+    labels = drop_empty_ids(report, labels, s.id_column, name)
+    labels = dedupe(report, labels, s.id_column, name)
+    labels = parse_targets(report, labels, s.target_column, name)
+    labels = labels.rename(columns={s.id_column: "ID", s.target_column: "target"})[["ID", "target"]]
+    unknown = ~labels["ID"].isin(test_ids)
+    if unknown.any():
+        ids = list(labels.loc[unknown, "ID"])
+        report.add(
+            "warning",
+            "unknown_id",
+            f"{name}: {len(ids)} ID(s) are not usable test IDs; ignored: {examples(ids)}",
+            file=name,
+            items=ids,
+        )
+    return labels.loc[~unknown].reset_index(drop=True)
 
 
 def format_report(dataset: Dataset) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: label decisions (history kept: an image's current label is its latest decision),
-    #    exported label versions, and the job index that pages rebuild from run folders.
+    #    exported label versions, and a job index (never used; dropped by 3).
     """
     CREATE TABLE label_decisions (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,6 +51,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX label_decisions_current ON label_decisions (image_id, id) WHERE reverted_at IS NULL;
     ALTER TABLE label_versions ADD COLUMN changes_path TEXT;
     ALTER TABLE label_versions ADD COLUMN decisions_through INTEGER
+    """,
+    # 3: the jobs table of migration 1 was never used: the job list is rebuilt from the run folders
+    #    and live pids (core.runs.catalog), which a crash cannot leave out of date.
+    """
+    DROP TABLE IF EXISTS jobs
     """,
 )
 

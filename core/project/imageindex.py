@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.io.atomic import atomic_write
 from core.io.images import DEFAULT_MAX_PIXELS, ImageError, is_image_file, open_rgb, read_header
+
+if TYPE_CHECKING:  # only the type: core.runs' table of contents imports this package (dataset loading)
+    from core.runs.progress import Callbacks
 
 THUMB_PX = 160
 
@@ -29,7 +34,7 @@ INDEX_FILE = "image_index.parquet"
 INDEX_COLUMNS = ["split", "name", "bytes", "mtime_ns", "width", "height", "mode", "format", "error", "thumb"]
 
 
-ProgressFn = Callable[[int, int], None]
+PROGRESS_MESSAGE = "indexing images (size, decode check, thumbnail)"
 
 
 @dataclass(frozen=True)
@@ -128,28 +133,33 @@ def _process(job: _Job) -> dict:
     image.thumbnail((job.thumb_px, job.thumb_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
     thumb = Path(job.thumb_path)
     thumb.parent.mkdir(parents=True, exist_ok=True)
-    tmp = thumb.with_suffix(f".{os.getpid()}.tmp")
-    image.save(tmp, format="JPEG", quality=85)
-    os.replace(tmp, thumb)
+    # A rebuildable cache written by the thousand: atomic (a gallery never shows half a picture), no fsync.
+    with atomic_write(thumb, "wb", durable=False) as handle:
+        image.save(handle, format="JPEG", quality=85)
     row["thumb"] = job.thumb_path
     return row
 
 
-def _run_jobs(jobs: list[_Job], *, workers: int, progress: ProgressFn | None) -> list[dict]:
+def _run_jobs(jobs: list[_Job], *, workers: int, callbacks: Callbacks | None) -> list[dict]:
     total = len(jobs)
     rows: list[dict] = []
+
+    def report(done: int) -> None:
+        if callbacks is not None:
+            callbacks.on_progress(progress=done / total, message=PROGRESS_MESSAGE, step=done, steps=total)
+
     if workers <= 1 or total < 64:
         for done, job in enumerate(jobs, 1):
             rows.append(_process(job))
-            if progress and (done % 25 == 0 or done == total):
-                progress(done, total)
+            if done % 25 == 0 or done == total:
+                report(done)
         return rows
     chunk = max(8, min(128, total // (workers * 8) or 1))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for done, row in enumerate(pool.map(_process, jobs, chunksize=chunk), 1):
             rows.append(row)
-            if progress and (done % 50 == 0 or done == total):
-                progress(done, total)
+            if done % 50 == 0 or done == total:
+                report(done)
     return rows
 
 
@@ -171,7 +181,7 @@ def scan_images(
     thumb_px: int = THUMB_PX,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int | None = None,
-    progress: ProgressFn | None = None,
+    callbacks: Callbacks | None = None,
     root: Path | None = None,
 ) -> pd.DataFrame:
     """Index every image in `folders` ((split, folder) pairs), decoding only new or changed files.
@@ -179,7 +189,8 @@ def scan_images(
     Returns one row per file with columns INDEX_COLUMNS: `error` is empty for a usable image,
     `thumb` the absolute path of its thumbnail. The index is saved back to `cache_dir`.
     A symlinked file that resolves outside its folder (and outside `root`, the project, when given)
-    is never opened: its row carries an error instead.
+    is never opened: its row carries an error instead. `callbacks.on_progress` hears of the files
+    decoded (step) out of those not cached (steps).
     """
     cache_dir = Path(cache_dir)
     # The pixel limit decides which rows are errors, so each limit keeps its own index: lowering it in
@@ -220,13 +231,13 @@ def scan_images(
                 )
             )
     if jobs:
-        rows.extend(_run_jobs(jobs, workers=workers or len(os.sched_getaffinity(0)) or 1, progress=progress))
+        workers = workers or len(os.sched_getaffinity(0)) or 1
+        rows.extend(_run_jobs(jobs, workers=workers, callbacks=callbacks))
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     index = index.astype({"bytes": "int64", "mtime_ns": "int64", "width": "int64", "height": "int64"})
     index = index.sort_values(["split", "name"], kind="stable").reset_index(drop=True)
     if jobs or len(index) != len(cached):
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = index_path.with_suffix(f".{os.getpid()}.tmp")
-        index.to_parquet(tmp, index=False)
-        os.replace(tmp, index_path)
+        with atomic_write(index_path, "wb") as handle:
+            index.to_parquet(handle, index=False)
     return index

@@ -2,8 +2,9 @@
 
 folder    the run folder (DESIGN.md): status.json, events.jsonl, artifacts; writers and readers
 catalog   list_runs / find_run / runs_table / retrain_config, rebuilt from the folders
-jobs      detached job processes for every background job: spawn, slots, liveness, cancel
-progress  Callbacks: how a loop reports progress, and RunCallbacks that write it to a run folder
+jobs      detached job processes for every background job: spawn, start_once, slots, cancel
+status    the status file every background job keeps: StatusFile, queued record, pid, liveness
+progress  Callbacks, the one progress protocol; adapters for status files, run folders, terminals
 folds     ONE fold splitter for scan and train runs
 inputs    RunInputs: what a job works on, resolved once
 entry     the job entry point (`python -m core.train --config FILE`)
@@ -15,18 +16,22 @@ from core.runs.catalog import RunInfo, find_run, list_runs, retrain_config, runs
 from core.runs.folder import create_run, prob_columns, read_oof, read_status, read_test_probs
 from core.runs.folds import assign_folds, fold_splits
 from core.runs.inputs import RunInputs, prepare_inputs
-from core.runs.jobs import cancel_job, start_job
-from core.runs.progress import Callbacks
+from core.runs.jobs import cancel_job, spawn, start_job, start_once
+from core.runs.progress import Callbacks, TerminalProgress
+from core.runs.status import StatusFile, job_status
 
 __all__ = [
     "Callbacks",
     "RunInfo",
     "RunInputs",
+    "StatusFile",
+    "TerminalProgress",
     "assign_folds",
     "cancel_job",
     "create_run",
     "find_run",
     "fold_splits",
+    "job_status",
     "list_runs",
     "prepare_inputs",
     "prob_columns",
@@ -35,5 +40,7 @@ __all__ = [
     "read_test_probs",
     "retrain_config",
     "runs_table",
+    "spawn",
     "start_job",
+    "start_once",
 ]

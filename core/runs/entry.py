@@ -16,9 +16,10 @@ import traceback
 from pathlib import Path
 
 from core.config import load_config
-from core.runs.folder import OOF, TEST_PROBS, RunWriter, now_iso, read_oof, read_test_probs
+from core.runs.folder import OOF, TEST_PROBS, RunWriter, read_oof, read_test_probs
 from core.runs.inputs import RunInputs, prepare_inputs, project_of
 from core.runs.progress import Callbacks, RunCallbacks
+from core.runs.status import now_iso
 
 
 class Cancelled(Exception):
@@ -27,7 +28,8 @@ class Cancelled(Exception):
 
 def execute(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
     """Run the scan or the training; returns headline metrics computed from the artifacts."""
-    from core.analysis.scores import run_metrics
+    from core.analysis.predictions import prediction_table
+    from core.analysis.scores import headline_metrics
 
     if inputs.config.kind == "scan":
         from core.scan.run import run_scan
@@ -40,7 +42,8 @@ def execute(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         extra = {}
     oof = read_oof(inputs.run_dir) if (inputs.run_dir / OOF).is_file() else None
     test_probs = read_test_probs(inputs.run_dir) if (inputs.run_dir / TEST_PROBS).is_file() else None
-    return {**run_metrics(oof, test_probs, inputs.dataset.test_labels, num_classes=inputs.num_classes), **extra}
+    table = prediction_table(oof, test_probs, inputs.dataset.test_labels, num_classes=inputs.num_classes)
+    return {**headline_metrics(table, num_classes=inputs.num_classes), **extra}
 
 
 def _raise_cancelled(signum, frame):  # noqa: ARG001

@@ -5,16 +5,15 @@
         oof.csv  test_probs.csv  submission.csv  embeddings.npy  embeddings_ids.csv
         weights/fold<k>.safetensors
 
-A job writes status.json atomically (temp file + rename) and appends one JSON object per line to
-events.jsonl; pages only read. Artifacts are written atomically too, so a page never reads half a
-file. `list_runs` rebuilds the job list from the folders alone (after a restart) and marks a job
+A job writes status.json (core.runs.status: the record every background job keeps) and appends one
+JSON object per line to events.jsonl; pages only read. Artifacts are written atomically too
+(core.io.atomic), so a page never reads half a file. `list_runs` rebuilds the job list from the folders alone (after a restart) and marks a job
 whose process is gone as failed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -26,14 +25,12 @@ import numpy as np
 import pandas as pd
 
 from core.config import RunConfig, save_config
+from core.io.atomic import atomic_write
 from core.io.csvfile import write_csv_atomic
 from core.project.layout import ProjectLayout
-
-STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-
-
-ACTIVE = ("queued", "running")
-
+from core.runs.status import ACTIVE as ACTIVE  # the job states (core.runs.status), still importable from here
+from core.runs.status import STATES as STATES
+from core.runs.status import StatusFile, queue_status, read_json, tail_file
 
 STATUS = "status.json"
 
@@ -62,32 +59,9 @@ EMBEDDINGS = "embeddings.npy"
 EMBEDDING_IDS = "embeddings_ids.csv"
 
 
-LABELS_USED = "labels_used.csv"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def new_run_id(kind: str) -> str:
     """Sortable by creation time, unique across teammates sharing a folder."""
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{kind}-{secrets.token_hex(2)}"
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def create_run(layout: ProjectLayout, config: RunConfig, *, run_id: str | None = None) -> Path:
@@ -97,32 +71,20 @@ def create_run(layout: ProjectLayout, config: RunConfig, *, run_id: str | None =
     run_dir = layout.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     save_config(config, run_dir / CONFIG)
-    write_json_atomic(
-        run_dir / STATUS,
-        {
-            "run_id": run_id,
-            "kind": config.kind,
-            "state": "queued",
-            "created_at": now_iso(),
-            "progress": 0.0,
-            "message": "created",
-        },
-    )
+    queue_status(run_dir / STATUS, run_id=run_id, kind=config.kind)
     return run_dir
 
 
-class RunWriter:
-    """What a job uses to report: merged status.json fields and appended events."""
+class RunWriter(StatusFile):
+    """What a job uses to report: merged status.json fields (a StatusFile) and appended events."""
 
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
-        self._status = read_json(self.run_dir / STATUS)
+        super().__init__(self.run_dir / STATUS)
 
     def status(self, **fields: Any) -> dict[str, Any]:
-        self._status.update(fields)
-        self._status["updated_at"] = now_iso()
-        write_json_atomic(self.run_dir / STATUS, self._status)
-        return dict(self._status)
+        """Merge `fields` into status.json (see StatusFile.update); returns the whole record."""
+        return self.update(**fields)
 
     def event(self, kind: str, **fields: Any) -> None:
         record = {"type": kind, "time": time.time(), **fields}
@@ -159,16 +121,8 @@ def read_events(run_dir: str | Path, *, kinds: Sequence[str] | None = None) -> l
 
 
 def tail_log(run_dir: str | Path, *, lines: int = 40) -> str:
-    path = Path(run_dir) / LOG
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 64_000))
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+    """The last `lines` lines of the run's log.txt ("" before it exists)."""
+    return tail_file(Path(run_dir) / LOG, lines=lines)
 
 
 # ---------------------------------------------------------------- artifacts (written by jobs, read by pages)
@@ -202,9 +156,8 @@ def write_test_outputs(run_dir: Path, ids: Sequence[str], probs: np.ndarray) -> 
 
 def write_embeddings(run_dir: Path, ids: Sequence[str], splits: Sequence[str], embeddings: np.ndarray) -> None:
     """embeddings.npy (N, D) float32 + embeddings_ids.csv (ID, split), one row per train and test image."""
-    tmp = run_dir / f".{EMBEDDINGS}.{os.getpid()}.tmp.npy"
-    np.save(tmp, embeddings.astype(np.float32))
-    os.replace(tmp, run_dir / EMBEDDINGS)
+    with atomic_write(run_dir / EMBEDDINGS, "wb") as handle:
+        np.save(handle, embeddings.astype(np.float32))
     write_csv_atomic(pd.DataFrame({"ID": list(ids), "split": list(splits)}), run_dir / EMBEDDING_IDS)
 
 

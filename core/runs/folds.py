@@ -1,51 +1,30 @@
 """ONE fold splitter for both run kinds, so a scan and a train run with the same config hold out the same rows.
 
-assign_folds(labels, folds=, seed=)   (N,) the fold each row is validated in (-1: never)
-fold_splits(labels, folds=, seed=)    [(train rows, held-out rows)] per fold
+fold_splits(labels, folds=, seed=)    [(train rows, held-out rows)] per fold (the scan's view)
+assign_folds(labels, folds=, seed=)   (N,) the fold each row is held out in, -1: never (the training's view)
+
+The rule (labels (N,) class indices, `folds` = data.folds, `seed` = data.seed):
+
+    folds >= 2   StratifiedKFold(shuffle, seed); every row is held out exactly once.
+                 - no class has `folds` images: as many folds as the largest class has images
+                 - a class with fewer images than folds is kept, spread over as many folds as it
+                   has images, and named in a message (fewer folds for everyone would cost every
+                   other class training data)
+                 - every class has a single image: plain KFold (stratifying is meaningless)
+    folds == 1   one stratified 20% hold-out (StratifiedShuffleSplit); classes with a single image
+                 always train (they cannot be both trained on and validated); where there are too
+                 few images per class to stratify, a random 20% of the other rows
+
+Messages about rare classes go through `callbacks.on_message`, so both run kinds log them.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.runs.progress import Callbacks
-
-if TYPE_CHECKING:
-    pass
-
-
-HOLDOUT_SPLITS = 5  # data.folds=1: one stratified fold of five (20%) is the hold-out
-
-
-def assign_folds(labels: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
-    """(N,) the fold each row is validated in, 0..folds-1, stratified by label.
-
-    folds=1 is a single stratified 20% hold-out: those rows get fold 0, the rest -1 (train only).
-    A class with fewer rows than folds is spread as far as it goes (scikit-learn warns; we don't).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    labels = np.asarray(labels)
-    splits = HOLDOUT_SPLITS if folds == 1 else folds
-    largest = int(np.bincount(labels).max()) if len(labels) else 0
-    if splits > largest:
-        raise ValueError(
-            f"data.folds={folds}: stratified splitting needs a class with at least {splits} images; "
-            f"the largest class has {largest}"
-        )
-    assigned = np.full(len(labels), -1, dtype=int)
-    splitter = StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "the least populated class has only n members"
-        for fold, (_, val_idx) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
-            if folds == 1 and fold > 0:
-                break
-            assigned[val_idx] = fold
-    return assigned
-
 
 HOLDOUT_FRACTION = 0.2  # data.folds = 1
 
@@ -53,49 +32,70 @@ HOLDOUT_FRACTION = 0.2  # data.folds = 1
 def fold_splits(
     labels: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train rows, held-out rows) per fold; index arrays into `labels` (N,).
+    """(train rows, held-out rows) per fold: sorted index arrays into `labels` (N,); the rule is in the module docstring.
 
-    folds >= 2: StratifiedKFold. A class with fewer members than folds is kept (its members are
-    spread over as many folds as it has images) and named in a message: reducing the number of
-    folds for everyone would cost every other class training data. folds = 1: a stratified 20%
-    hold-out; classes with a single image stay in the training part.
+    The train rows of a fold are exactly the rows it does not hold out. Raises ValueError for
+    fewer than 2 rows or folds < 1.
     """
-    from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
-
     callbacks = callbacks or Callbacks()
     labels = np.asarray(labels)
+    if len(labels) < 2:
+        raise ValueError(f"a run needs at least 2 labelled train images, got {len(labels)}")
+    if folds < 1:
+        raise ValueError(f"data.folds must be at least 1, got {folds}")
+    if folds == 1:
+        return [_holdout(labels, seed=seed, callbacks=callbacks)]
+    return _k_folds(labels, folds=folds, seed=seed, callbacks=callbacks)
+
+
+def assign_folds(labels: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks | None = None) -> np.ndarray:
+    """(N,) int64: the fold each row is held out in, 0..F-1; -1 for rows never held out (folds = 1's training part).
+
+    The same split as `fold_splits` (F = its length = `fold_of.max() + 1`), seen row by row: the
+    train rows of fold k are `fold_of != k`.
+    """
+    fold_of = np.full(len(labels), -1, dtype=np.int64)
+    for k, (_, held) in enumerate(fold_splits(labels, folds=folds, seed=seed, callbacks=callbacks)):
+        fold_of[held] = k
+    return fold_of
+
+
+def _k_folds(labels: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
     n = len(labels)
     classes, counts = np.unique(labels, return_counts=True)
-    if n < 2:
-        raise ValueError(f"a scan needs at least 2 labelled train images, got {n}")
-    if folds >= 2:
-        if counts.max() < 2:  # every class has one image: stratification is meaningless
-            callbacks.on_message("every class has a single image; folds are not stratified")
-            return list(KFold(n_splits=min(folds, n), shuffle=True, random_state=seed).split(np.zeros(n)))
-        n_splits = min(folds, int(counts.max()))
-        if n_splits < folds:
-            callbacks.on_message(f"only {n_splits} folds possible: no class has {folds} images")
-        rare = [f"{c} ({k} image{'s' if k != 1 else ''})" for c, k in zip(classes, counts) if k < n_splits]
-        if rare:
-            callbacks.on_message(
-                f"class(es) with fewer images than the {n_splits} folds: {', '.join(rare)}; they are held out in "
-                "fewer folds, and an image that is its class's only one cannot be predicted as that class"
-            )
-        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-            return list(splitter.split(np.zeros(n), labels))
+    if counts.max() < 2:  # every class has one image: stratification is meaningless
+        callbacks.on_message("every class has a single image; folds are not stratified")
+        return list(KFold(n_splits=min(folds, n), shuffle=True, random_state=seed).split(np.zeros(n)))
+    n_splits = min(folds, int(counts.max()))
+    if n_splits < folds:
+        callbacks.on_message(f"only {n_splits} folds possible: no class has {folds} images")
+    rare = [f"{c} ({k} image{'s' if k != 1 else ''})" for c, k in zip(classes, counts) if k < n_splits]
+    if rare:
+        callbacks.on_message(
+            f"class(es) with fewer images than the {n_splits} folds: {', '.join(rare)}; they are held out in "
+            "fewer folds, and an image that is its class's only one cannot be predicted as that class"
+        )
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return list(splitter.split(np.zeros(n), labels))
 
-    # One hold-out. A class with a single image cannot be both trained on and validated: it trains.
-    single = np.flatnonzero(np.isin(labels, classes[counts < 2]))
-    pool = np.flatnonzero(~np.isin(labels, classes[counts < 2]))
+
+def _holdout(labels: np.ndarray, *, seed: int, callbacks: Callbacks) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+    classes, counts = np.unique(labels, return_counts=True)
+    single = np.isin(labels, classes[counts < 2])
+    pool = np.flatnonzero(~single)  # the rows that may be held out
     try:
         splitter = StratifiedShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=seed)
-        train_part, held = next(splitter.split(np.zeros(len(pool)), labels[pool]))
-        return [(np.sort(np.concatenate([pool[train_part], single])), np.sort(pool[held]))]
+        _, held = next(splitter.split(np.zeros(len(pool)), labels[pool]))
     except ValueError:  # fewer held-out (or training) rows than classes
         callbacks.on_message("too few images per class for a stratified hold-out; holding out a random 20%")
-        train_rows, held_rows = next(
-            ShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=seed).split(np.zeros(n))
-        )
-        return [(np.sort(train_rows), np.sort(held_rows))]
+        if len(pool) < 2:  # every class has a single image: nothing else can be held out
+            pool = np.arange(len(labels))
+        _, held = next(ShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=seed).split(pool))
+    held_rows = np.sort(pool[held])
+    return np.setdiff1d(np.arange(len(labels)), held_rows), held_rows

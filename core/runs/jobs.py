@@ -1,9 +1,15 @@
-"""Background jobs: a run is a detached subprocess in its own process session, never the page's.
+"""Background jobs: every one is a detached subprocess in its own process session, never the page's.
 
-    start_job(layout, config)  -> run folder; `python -m core.train --config <run>/config.yaml`
-    cancel_job(run_dir)        -> SIGTERM to the job's process group, SIGKILL after a grace period
+    spawn(module, args, log=, env=)   `python -m MODULE ARGS`, detached: the one way any job starts
+    start_job(layout, config)         a run: its folder, then `python -m core.train --config <run>/config.yaml`
+    start_once(module, args, status=, log=)
+                                      a job that computes one file (a UMAP map, a recipe's fit score):
+                                      started unless one is already queued or running on `status`
+    refresh_liveness(run_dir, status) a run whose process is gone is marked failed (core.runs.status)
+    cancel_job(run_dir)               SIGTERM to the job's process group, SIGKILL after a grace period
 
-No shell is involved; stdout and stderr go to the run's log.txt. The queue needs no daemon: each
+No shell is involved; stdout and stderr go to the job's log. Each job keeps a status file
+(core.runs.status): state, pid, progress, message, created_at. The queue needs no daemon: each
 job process takes a slot lock (`.workbench/locks/slot<k>.lock`, flock) before it starts work, and
 waits as `queued` while every slot is taken. The kernel releases a lock when its holder dies, even
 by SIGKILL, so a crashed job never blocks the queue. There is one slot per GPU, one on a CPU box.
@@ -18,68 +24,91 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.config import RunConfig
 from core.project.layout import ProjectLayout
-from core.runs.folder import ACTIVE, LOG, RunWriter, create_run, now_iso, read_status, tail_log
+from core.runs.folder import CONFIG, LOG, STATUS, RunWriter, create_run, read_status
+from core.runs.status import ACTIVE, job_status, judge_liveness, now_iso, pid_alive, queue_status, record_pid
+
+# The repository (core/runs/jobs.py -> ../..): every job's cwd and the head of its PYTHONPATH.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def pid_alive(pid: int | None, run_id: str | None = None) -> bool:
-    """True while `pid` runs (not a zombie) and, where /proc shows it, is this run's process."""
-    if not pid:
+RUN_MODULE = "core.train"  # the run jobs' entry point (a shim kept for old run folders and scripts)
+
+
+def spawn(
+    module: str,
+    args: Sequence[str],
+    *,
+    log: str | Path,
+    env: Mapping[str, str] | None = None,
+    name: str | None = None,
+) -> subprocess.Popen:
+    """Start `python -m module *args` detached and return its process at once.
+
+    Own session (so it survives the page and is cancellable as a process group), no shell, stdin
+    closed, stdout and stderr appended to `log`, the repository on PYTHONPATH, unbuffered output;
+    `env` adds to (or overrides) this process's environment. A daemon thread reaps the child when
+    it exits, so it never lingers as a zombie under a long-lived server.
+    """
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), full_env.get("PYTHONPATH", "")) if p)
+    with open(log, "ab") as handle:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", module, *args],
+            cwd=str(REPO_ROOT),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    threading.Thread(target=process.wait, name=name or f"reap-{module}-{process.pid}", daemon=True).start()
+    return process
+
+
+def start_once(
+    module: str,
+    args: Sequence[str],
+    *,
+    status: str | Path,
+    log: str | Path,
+    identity: str | None = None,
+    env: Mapping[str, str] | None = None,
+    name: str | None = None,
+    **fields: Any,
+) -> bool:
+    """Start `python -m module *args` (via `spawn`) unless a job is already queued or running on `status`.
+
+    Writes a fresh `queued` record (with `fields`) to the status file first, so a failed job's
+    record is replaced (a retry), and notes the pid. `identity` is a string of the job's command line
+    (e.g. its output file's name) that proves a pid is still this job. Returns True when started.
+    """
+    status, log = Path(status), Path(log)
+    if job_status(status, log=log, identity=identity)["state"] in ACTIVE:
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path(f"/proc/{int(pid)}")
-    if proc.exists():
+    if not status.exists():
+        # Two sessions asking at once: only the one that creates the status file starts a job.
         try:
-            if ") Z" in (proc / "stat").read_text() or ") X" in (proc / "stat").read_text():
-                return False
-            if run_id:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                return run_id in cmdline
-        except OSError:
+            os.close(os.open(status, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
             return False
+    queue_status(status, **fields)
+    process = spawn(module, args, log=log, env=env, name=name)
+    record_pid(status, process.pid)
     return True
 
 
 def refresh_liveness(run_dir: Path, status: dict[str, Any]) -> dict[str, Any]:
-    """A queued or running job whose process is gone is marked failed, with the log tail."""
-    if status.get("state") not in ACTIVE:
-        return status
-    pid = status.get("pid")
-    if pid is None:
-        # Created but never started (e.g. the launcher crashed): give it a minute before judging.
-        created = status.get("created_at", "")
-        try:
-            age = time.time() - datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            age = 1e9
-        if age < 60:
-            return status
-    elif pid_alive(pid, run_dir.name):
-        return status
-    status = read_status(run_dir)  # the job may have finished between the two reads
-    if status.get("state") not in ACTIVE:
-        return status
-    tail = tail_log(run_dir, lines=15)
-    message = "the job's process ended without reporting (killed or crashed)"
-    if tail:
-        message += ":\n" + tail
-    writer = RunWriter(run_dir)
-    return writer.status(state="failed", message=message, finished_at=now_iso())
-
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+    """A queued or running run whose process is gone is marked failed, with its log's last lines."""
+    run_dir = Path(run_dir)
+    return judge_liveness(run_dir / STATUS, status, log=run_dir / LOG, identity=run_dir.name)
 
 
 def slot_count() -> int:
@@ -96,30 +125,11 @@ def slot_count() -> int:
     return max(1, len(list(Path("/dev").glob("nvidia[0-9]*"))))
 
 
-def job_command(config_path: Path) -> list[str]:
-    return [sys.executable, "-m", "core.train", "--config", str(config_path)]
-
-
 def start_job(layout: ProjectLayout, config: RunConfig, *, run_id: str | None = None) -> Path:
     """Create the run folder and launch its job detached; returns the run folder at once."""
     run_dir = create_run(layout, config, run_id=run_id)
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    with open(run_dir / LOG, "ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            job_command(run_dir / "config.yaml"),
-            cwd=str(REPO_ROOT),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: survives the page, cancellable as a group
-            close_fds=True,
-        )
-    RunWriter(run_dir).status(pid=process.pid, pgid=process.pid)
-    # Reap the child when it exits so it never lingers as a zombie under a long-lived server.
-    threading.Thread(target=process.wait, name=f"reap-{run_dir.name}", daemon=True).start()
+    process = spawn(RUN_MODULE, ["--config", str(run_dir / CONFIG)], log=run_dir / LOG, name=f"reap-{run_dir.name}")
+    record_pid(run_dir / STATUS, process.pid)
     return run_dir
 
 

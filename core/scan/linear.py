@@ -6,12 +6,13 @@ save_head / load_head                               weights/fold<k>.safetensors
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from core.io.atomic import write_bytes_atomic
 
 if TYPE_CHECKING:
     pass
@@ -72,14 +73,13 @@ def predict_linear(head: dict[str, np.ndarray], embeddings: np.ndarray, *, num_c
 
 
 def save_head(path: Path, head: dict[str, np.ndarray], *, metadata: dict[str, str]) -> None:
-    """weights/fold<k>.safetensors (written through a temp file, so a page never reads half of it)."""
+    """weights/fold<k>.safetensors, written atomically (core.io.atomic), so a page never reads half of it."""
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in head.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in head.items()}
+    write_bytes_atomic(path, save(tensors, metadata=metadata))
 
 
 def load_head(path: Path) -> dict[str, np.ndarray]:

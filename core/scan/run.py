@@ -14,14 +14,15 @@ the status metrics keep the choice as `scan_C`). It writes the same artifacts as
                                   scaler_mean (D,), scaler_scale (D,); C = classes seen in that
                                   fold's training part (see `predict_linear`)
 
-Folds: StratifiedKFold(data.folds, shuffle, data.seed); data.folds = 1 is one stratified 20%
-hold-out and only those rows get out-of-fold probabilities. Progress: embedding is ~80% of the
-bar, the folds the rest.
+Folds: core.runs.folds.fold_splits, the same rows a train run with the same data.folds and
+data.seed holds out (data.folds = 1 is one stratified 20% hold-out and only those rows get
+out-of-fold probabilities). Progress: embedding is ~80% of the bar, the folds the rest.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +32,8 @@ from core.runs.progress import Callbacks
 from core.scan.linear import fit_linear, log_loss, predict_linear, save_head
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from core.runs.inputs import RunInputs
 
 
@@ -45,16 +48,50 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
     """Embed, fit the folds, write the artifacts (see the module docstring); returns {"scan_C": the C used}."""
-    from core.analysis.scores import macro_f1
-    from core.embeddings.features import compute_embeddings
-    from core.runs.folder import write_embeddings, write_oof, write_test_outputs
-
-    scan = inputs.config.scan
     data = inputs.config.data
-    num_classes = inputs.num_classes
     train, test = inputs.train.reset_index(drop=True), inputs.test.reset_index(drop=True)
     labels = train["target"].to_numpy(dtype=np.int64)
-    cache_dir = inputs.layout.cache_dir
+    started = time.perf_counter()
+    train_emb, test_emb = _embed(inputs, train, test, callbacks)
+    embed_s = time.perf_counter() - started
+
+    splits = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=callbacks)
+    grid = _CGrid.create(inputs.config.scan.C, n_train=len(train), n_test=len(test), num_classes=inputs.num_classes)
+    if len(grid.Cs) > 1:
+        callbacks.on_message(
+            f"choosing the regularisation C from {', '.join(f'{c:g}' for c in grid.Cs)} by out-of-fold log-loss"
+        )
+    steps = [EMBEDDING_SHARE + (1 - EMBEDDING_SHARE) * k / len(splits) for k in range(len(splits) + 1)]
+    where = dict(folds=len(splits))
+    for k, (train_rows, held_rows) in enumerate(splits):
+        callbacks.on_progress(progress=steps[k], message=f"fitting fold {k + 1}/{len(splits)}", fold=k, **where)
+        grid.fit_fold(k, train_rows, held_rows, train_emb, test_emb, labels, seed=data.seed)
+        # Written after every fold (with the C that is best so far), so a cancelled scan keeps what
+        # its finished folds scored.
+        _write_fold_outputs(inputs, grid, train_ids=train["ID"], test_ids=test["ID"], labels=labels, folds_done=k + 1)
+        predicted = grid.oof[grid.best, held_rows].argmax(axis=1)
+        callbacks.on_fold_end(fold=k, metrics=_fold_metrics(labels[held_rows], predicted, grid, inputs.num_classes))
+        callbacks.on_progress(progress=steps[k + 1], message=f"fold {k + 1}/{len(splits)} done", fold=k, **where)
+    if len(grid.Cs) > 1:
+        callbacks.on_message(
+            "out-of-fold log-loss by C: "
+            + ", ".join(f"{C:g}: {loss:.3f}" for C, loss in zip(grid.Cs, grid.losses))
+            + f"; chosen C = {grid.Cs[grid.best]:g}"
+        )
+
+    fit_s = time.perf_counter() - started - embed_s
+    callbacks.on_message(f"scan finished: embedding {embed_s:.1f} s, folds {fit_s:.1f} s")
+    return {"scan_C": float(grid.Cs[grid.best])}
+
+
+def _embed(
+    inputs: RunInputs, train: pd.DataFrame, test: pd.DataFrame, callbacks: Callbacks
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) train and (M, D) test embeddings, also written to the run folder (embeddings.npy + ids)."""
+    from core.embeddings.features import compute_embeddings
+    from core.runs.folder import write_embeddings
+
+    scan = inputs.config.scan
     n_train, n_test = len(train), len(test)
     train_share = EMBEDDING_SHARE * n_train / max(1, n_train + n_test)
     common = dict(
@@ -64,10 +101,9 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         batch_size=scan.batch_size,
         tta=scan.tta,
         features=scan.features,
-        cache_dir=cache_dir,
+        cache_dir=inputs.layout.cache_dir,
         callbacks=callbacks,
     )
-
     started = time.perf_counter()
     callbacks.on_message(
         f"embedding {n_train} train and {n_test} test images with {scan.backbone} "
@@ -78,27 +114,72 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         test_emb = compute_embeddings(test["path"].tolist(), progress_span=(train_share, EMBEDDING_SHARE), **common)
     else:
         test_emb = np.zeros((0, train_emb.shape[1]), dtype=np.float32)
-    embed_s = time.perf_counter() - started
     write_embeddings(
         inputs.run_dir,
         train["ID"].tolist() + test["ID"].tolist(),
         ["train"] * n_train + ["test"] * n_test,
         np.concatenate([train_emb, test_emb]),
     )
-    callbacks.on_message(f"embeddings ready in {embed_s:.1f} s ({train_emb.shape[1]} dimensions)")
+    callbacks.on_message(f"embeddings ready in {time.perf_counter() - started:.1f} s ({train_emb.shape[1]} dimensions)")
+    return train_emb, test_emb
 
-    splits = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=callbacks)
-    n_folds = len(splits)
-    grid = (scan.C,) if scan.C > 0 else C_GRID
-    if len(grid) > 1:
-        callbacks.on_message(
-            f"choosing the regularisation C from {', '.join(f'{c:g}' for c in grid)} by out-of-fold log-loss"
+
+@dataclass
+class _CGrid:
+    """The fold models of every C tried, and their out-of-fold and test probabilities so far."""
+
+    Cs: tuple[float, ...]
+    oof: np.ndarray  # (len(Cs), N, K) out-of-fold probabilities; NaN for rows not held out yet
+    test_sum: np.ndarray  # (len(Cs), M, K) test probabilities summed over the folds done
+    fold_of: np.ndarray  # (N,) the fold each row was held out in; -1: not (yet)
+    heads: list[list[dict[str, np.ndarray]]]  # [C][fold]
+    losses: list[float] = field(default_factory=list)  # out-of-fold log-loss per C, over the folds done
+    best: int = 0  # index into Cs of the lowest loss
+
+    @classmethod
+    def create(cls, C: float, *, n_train: int, n_test: int, num_classes: int) -> _CGrid:
+        """scan.C > 0: that C alone; 0: every C of C_GRID."""
+        Cs = (C,) if C > 0 else C_GRID
+        return cls(
+            Cs=Cs,
+            oof=np.full((len(Cs), n_train, num_classes), np.nan),
+            test_sum=np.zeros((len(Cs), n_test, num_classes)),
+            fold_of=np.full(n_train, -1, dtype=np.int64),
+            heads=[[] for _ in Cs],
         )
-    oof = np.full((len(grid), n_train, num_classes), np.nan)
-    fold_of = np.full(n_train, -1, dtype=np.int64)
-    test_sum = np.zeros((len(grid), n_test, num_classes))  # summed over the folds done
-    heads: list[list[dict[str, np.ndarray]]] = [[] for _ in grid]  # [C][fold]
-    steps = [EMBEDDING_SHARE + (1 - EMBEDDING_SHARE) * k / n_folds for k in range(n_folds + 1)]
+
+    def fit_fold(
+        self,
+        k: int,
+        train_rows: np.ndarray,
+        held_rows: np.ndarray,
+        train_emb: np.ndarray,
+        test_emb: np.ndarray,
+        labels: np.ndarray,
+        *,
+        seed: int,
+    ) -> None:
+        """Fit fold k for every C, predict its held-out rows and the test images, re-rank the Cs."""
+        num_classes = self.oof.shape[2]
+        for c, C in enumerate(self.Cs):
+            head = fit_linear(train_emb[train_rows], labels[train_rows], C=C, seed=seed)
+            self.heads[c].append(head)
+            self.oof[c, held_rows] = predict_linear(head, train_emb[held_rows], num_classes=num_classes)
+            if len(test_emb):
+                self.test_sum[c] += predict_linear(head, test_emb, num_classes=num_classes)
+        self.fold_of[held_rows] = k
+        scored = self.fold_of >= 0
+        self.losses = [log_loss(labels[scored], self.oof[c, scored]) for c in range(len(self.Cs))]
+        self.best = int(np.argmin(self.losses))
+
+
+def _write_fold_outputs(
+    inputs: RunInputs, grid: _CGrid, *, train_ids: pd.Series, test_ids: pd.Series, labels: np.ndarray, folds_done: int
+) -> None:
+    """The best C's fold heads (weights/fold<k>.safetensors), oof.csv, test_probs.csv + submission.csv."""
+    from core.runs.folder import write_oof, write_test_outputs
+
+    scan = inputs.config.scan
     metadata = {
         "kind": "scan",
         "backbone": scan.backbone,
@@ -106,46 +187,25 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         "image_size": str(scan.image_size),
         "tta": str(scan.tta),
         "features": scan.features,
-        "num_classes": str(num_classes),
+        "num_classes": str(inputs.num_classes),
+        "C": f"{grid.Cs[grid.best]:g}",
     }
-    best = 0
-    for k, (train_rows, held_rows) in enumerate(splits):
-        callbacks.on_progress(progress=steps[k], message=f"fitting fold {k + 1}/{n_folds}", fold=k, folds=n_folds)
-        for c, C in enumerate(grid):
-            head = fit_linear(train_emb[train_rows], labels[train_rows], C=C, seed=data.seed)
-            heads[c].append(head)
-            oof[c, held_rows] = predict_linear(head, train_emb[held_rows], num_classes=num_classes)
-            if n_test:
-                test_sum[c] += predict_linear(head, test_emb, num_classes=num_classes)
-        fold_of[held_rows] = k
-        scored = fold_of >= 0
-        losses = [log_loss(labels[scored], oof[c, scored]) for c in range(len(grid))]
-        best = int(np.argmin(losses))
-        # Written after every fold (with the C that is best so far), so a cancelled scan keeps what
-        # its finished folds scored.
-        for j, head in enumerate(heads[best]):
-            meta = {**metadata, "fold": str(j), "C": f"{grid[best]:g}"}
-            save_head(inputs.run_dir / "weights" / f"fold{j}.safetensors", head, metadata=meta)
-        write_oof(inputs.run_dir, train["ID"][scored].tolist(), fold_of[scored], labels[scored], oof[best, scored])
-        if n_test:
-            write_test_outputs(inputs.run_dir, test["ID"].tolist(), test_sum[best] / (k + 1))
-        predicted = oof[best, held_rows].argmax(axis=1)
-        callbacks.on_fold_end(
-            fold=k,
-            metrics={
-                "val_macro_f1": macro_f1(labels[held_rows], predicted, num_classes=num_classes),
-                "val_accuracy": float((predicted == labels[held_rows]).mean()),
-                "val_log_loss": losses[best],
-            },
-        )
-        callbacks.on_progress(progress=steps[k + 1], message=f"fold {k + 1}/{n_folds} done", fold=k, folds=n_folds)
-    if len(grid) > 1:
-        callbacks.on_message(
-            "out-of-fold log-loss by C: "
-            + ", ".join(f"{C:g}: {loss:.3f}" for C, loss in zip(grid, losses))
-            + f"; chosen C = {grid[best]:g}"
-        )
+    for j, head in enumerate(grid.heads[grid.best]):
+        save_head(inputs.run_dir / "weights" / f"fold{j}.safetensors", head, metadata={**metadata, "fold": str(j)})
+    scored = grid.fold_of >= 0
+    write_oof(
+        inputs.run_dir, train_ids[scored].tolist(), grid.fold_of[scored], labels[scored], grid.oof[grid.best, scored]
+    )
+    if len(test_ids):
+        write_test_outputs(inputs.run_dir, test_ids.tolist(), grid.test_sum[grid.best] / folds_done)
 
-    fit_s = time.perf_counter() - started - embed_s
-    callbacks.on_message(f"scan finished: embedding {embed_s:.1f} s, folds {fit_s:.1f} s")
-    return {"scan_C": float(grid[best])}
+
+def _fold_metrics(labels: np.ndarray, predicted: np.ndarray, grid: _CGrid, num_classes: int) -> dict[str, float]:
+    """val_macro_f1, val_accuracy of one fold's held-out rows; val_log_loss over every row held out so far."""
+    from core.analysis.scores import macro_f1
+
+    return {
+        "val_macro_f1": macro_f1(labels, predicted, num_classes=num_classes),
+        "val_accuracy": float((predicted == labels).mean()),
+        "val_log_loss": grid.losses[grid.best],
+    }

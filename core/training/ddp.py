@@ -30,13 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.runs.jobs import REPO_ROOT
 from core.runs.progress import Callbacks
 
 if TYPE_CHECKING:
     from core.runs.inputs import RunInputs
-
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 MARK = "@@workbench-callback@@ "  # starts a relayed callback line on rank 0's stdout

@@ -7,12 +7,12 @@ train_folds(inputs, callbacks, rank=, world_size=)   every fold (as one DDP rank
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.io.atomic import write_bytes_atomic
 from core.runs.progress import Callbacks
 from core.training.loop import FoldResult, create_schedule, embed, fit_fold, predict
 from core.training.runtime import Runtime, resolve_runtime, seed_everything
@@ -29,13 +29,10 @@ TRAIN_SHARE = 0.85  # of each fold's progress; the rest is test prediction (and 
 
 def save_weights(state: dict[str, Any], path: Path, *, metadata: dict[str, str] | None = None) -> Path:
     """A state dict as safetensors, written atomically (pages may be reading the folder)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
-    return path
+    return write_bytes_atomic(path, save({k: v.contiguous() for k, v in state.items()}, metadata=metadata))
 
 
 def recipes_dir(inputs: RunInputs) -> Path:
@@ -68,25 +65,21 @@ def train_folds(
     ids, paths = inputs.train["ID"].astype(str).tolist(), inputs.train["path"].astype(str).tolist()
     labels = inputs.train["target"].to_numpy(dtype=int)
     test_ids, test_paths = inputs.test["ID"].astype(str).tolist(), inputs.test["path"].astype(str).tolist()
-    fold_of = assign_folds(labels, folds=data.folds, seed=data.seed)
+    # The scan's split (core.runs.folds): it may use fewer folds than data.folds, and it names rare classes.
+    fold_of = assign_folds(labels, folds=data.folds, seed=data.seed, callbacks=report)
+    n_folds = int(fold_of.max()) + 1
     workers = resolve_workers(data.num_workers, world_size=world_size)
-    progress = _Progress(report, folds=data.folds, epochs=train.epochs)
+    progress = _Progress(report, folds=n_folds, epochs=train.epochs)
     report.on_message(
         f"training {model_config.name} (pretrained: {model_config.pretrained}) on {runtime.describe()}: "
-        f"{data.folds} fold(s), {len(ids)} train / {len(test_ids)} test images at {data.image_size}px, "
+        f"{n_folds} fold(s), {len(ids)} train / {len(test_ids)} test images at {data.image_size}px, "
         f"{workers} loader worker(s)"
     )
-    counts = np.bincount(labels, minlength=inputs.num_classes)
-    scarce = [str(k) for k in np.flatnonzero(counts < max(data.folds, 2))]
-    if scarce:
-        report.on_message(
-            f"class(es) {', '.join(scarce)} have fewer images than folds: some folds validate none of them"
-        )
 
     oof = np.zeros((len(ids), inputs.num_classes), dtype=np.float32)
     validated = np.zeros(len(ids), dtype=bool)
     test_sum = np.zeros((len(test_ids), inputs.num_classes), dtype=np.float64)
-    for fold in range(data.folds):
+    for fold in range(n_folds):
         model, result, predictor = _train_fold(
             inputs, fold=fold, fold_of=fold_of, runtime=runtime, workers=workers, report=report, progress=progress
         )
@@ -102,7 +95,7 @@ def train_folds(
                 "model": model_config.name,
                 "fold": fold,
                 "num_classes": inputs.num_classes,
-                "size": data.image_size,
+                "image_size": data.image_size,  # the scan's key (runs before this change wrote "size")
             }
             save_weights(result.state, weights, metadata={k: str(v) for k, v in about.items()})
             val_rows = np.flatnonzero(fold_of == fold)
@@ -115,7 +108,7 @@ def train_folds(
                 splits = ["train"] * len(ids) + ["test"] * len(test_ids)
                 write_embeddings(inputs.run_dir, ids + test_ids, splits, embeddings)
         report.on_fold_end(fold=fold, metrics=result.metrics)
-        progress.after_training(fold, 1.0, f"fold {fold + 1}/{data.folds} done")
+        progress.after_training(fold, 1.0, f"fold {fold + 1}/{n_folds} done")
 
 
 def _train_fold(
@@ -136,69 +129,22 @@ def _train_fold(
     import torch
     from timm.optim import create_optimizer_v2
 
-    from core.models.factory import create_model, normalisation
-    from core.training.data import ImageDataset, create_loader, create_train_sampler, inverse_frequency
-    from core.training.losses import create_loss
-    from core.training.transforms import create_eval_transform, create_mixup, create_train_transform
+    from core.training.transforms import create_eval_transform
 
-    data, model_config, aug, train = inputs.config.data, inputs.config.model, inputs.config.aug, inputs.config.train
+    data, train = inputs.config.data, inputs.config.train
     labels = inputs.train["target"].to_numpy(dtype=int)
     paths = inputs.train["path"].astype(str).tolist()
     train_rows, val_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
-    num_classes = inputs.num_classes
     # Every rank seeds differently (its own noise and dropout); DDP broadcasts rank 0's initial weights.
     seed = data.seed + fold + 1000 * runtime.rank
     seed_everything(seed)
 
-    model = create_model(
-        model_config.name, pretrained=model_config.pretrained, num_classes=num_classes, drop_rate=model_config.drop_rate
-    )
-    mean, std = normalisation(model_config.pretrained, model)
-    model = model.to(runtime.device)
-    if runtime.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-
-    train_transform = create_train_transform(
-        recipe=aug.recipe,
-        recipes_dir=recipes_dir(inputs),
-        image_size=data.image_size,
-        mean=mean,
-        std=std,
-        seed=seed,
-    )
-    sampler = create_train_sampler(
-        labels[train_rows],
-        weighted=train.sampler == "weighted",
-        seed=data.seed + fold,
-        rank=runtime.rank,
-        world_size=runtime.world_size,
-    )
-    train_loader = create_loader(
-        ImageDataset([paths[i] for i in train_rows], labels[train_rows], transform=train_transform),
-        batch_size=train.batch_size,
-        sampler=sampler,
-        num_workers=workers,
-        pin_memory=runtime.cuda,
-        seed=seed,
-        drop_last=len(sampler) > train.batch_size,  # no 1-image batch for BatchNorm
+    model, mean, std = _create_fold_model(inputs, runtime=runtime)
+    train_loader = _create_train_loader(
+        inputs, train_rows, fold=fold, mean=mean, std=std, seed=seed, runtime=runtime, workers=workers
     )
     steps = len(train_loader) if train.max_train_batches <= 0 else min(len(train_loader), train.max_train_batches)
-    mixup = create_mixup(
-        mixup_alpha=aug.mixup_alpha,
-        cutmix_alpha=aug.cutmix_alpha,
-        mix_prob=aug.mix_prob,
-        label_smoothing=train.label_smoothing if train.loss == "label_smoothing" else 0.0,
-        num_classes=num_classes,
-    )
-    loss_fn = create_loss(
-        train.loss,
-        num_classes=num_classes,
-        class_weights=inverse_frequency(labels[train_rows], num_classes=num_classes),
-        label_smoothing=train.label_smoothing,
-        focal_gamma=train.focal_gamma,
-        soft_targets=mixup is not None,
-        device=runtime.device,
-    )
+    loss_fn, mixup = _create_objective(inputs, labels[train_rows], runtime=runtime)
     optimizer = create_optimizer_v2(model, opt=train.optimizer, lr=train.lr, weight_decay=train.weight_decay)
     scheduler = create_schedule(
         optimizer, name=train.scheduler, epochs=train.epochs, warmup_epochs=train.warmup_epochs, steps_per_epoch=steps
@@ -230,7 +176,7 @@ def _train_fold(
         epochs=train.epochs,
         steps=steps,
         patience=train.patience,
-        num_classes=num_classes,
+        num_classes=inputs.num_classes,
         mixup=mixup,
         scaler=scaler,
         on_epoch=lambda epoch, metrics: report.on_epoch(fold=fold, epoch=epoch, metrics=metrics),
@@ -238,6 +184,96 @@ def _train_fold(
     )
     model.load_state_dict(result.state)
     return model, result, predictor
+
+
+def _create_fold_model(inputs: RunInputs, *, runtime: Runtime) -> tuple[Any, Any, Any]:
+    """(the timm model on the run's device, its normalisation mean, std) for model.* of the config."""
+    import torch
+
+    from core.models.factory import create_model, normalisation
+
+    model_config = inputs.config.model
+    model = create_model(
+        model_config.name,
+        pretrained=model_config.pretrained,
+        num_classes=inputs.num_classes,
+        drop_rate=model_config.drop_rate,
+    )
+    mean, std = normalisation(model_config.pretrained, model)
+    model = model.to(runtime.device)
+    if runtime.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model, mean, std
+
+
+def _create_train_loader(
+    inputs: RunInputs,
+    train_rows: np.ndarray,
+    *,
+    fold: int,
+    mean: Any,
+    std: Any,
+    seed: int,
+    runtime: Runtime,
+    workers: int,
+) -> Any:
+    """The fold's training DataLoader: the noise recipe's transform, and the sampler train.sampler names."""
+    from core.training.data import ImageDataset, create_loader, create_train_sampler
+    from core.training.transforms import create_train_transform
+
+    data, train = inputs.config.data, inputs.config.train
+    labels = inputs.train["target"].to_numpy(dtype=int)[train_rows]
+    paths = inputs.train["path"].astype(str).to_numpy()[train_rows].tolist()
+    transform = create_train_transform(
+        recipe=inputs.config.aug.recipe,
+        recipes_dir=recipes_dir(inputs),
+        image_size=data.image_size,
+        mean=mean,
+        std=std,
+        seed=seed,
+    )
+    sampler = create_train_sampler(
+        labels,
+        weighted=train.sampler == "weighted",
+        seed=data.seed + fold,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+    )
+    return create_loader(
+        ImageDataset(paths, labels, transform=transform),
+        batch_size=train.batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=runtime.cuda,
+        seed=seed,
+        drop_last=len(sampler) > train.batch_size,  # no 1-image batch for BatchNorm
+    )
+
+
+def _create_objective(inputs: RunInputs, train_labels: np.ndarray, *, runtime: Runtime) -> tuple[Any, Any]:
+    """(the loss train.loss names, timm's Mixup/CutMix or None); class weights from the fold's training labels."""
+    from core.training.data import inverse_frequency
+    from core.training.losses import create_loss
+    from core.training.transforms import create_mixup
+
+    aug, train, num_classes = inputs.config.aug, inputs.config.train, inputs.num_classes
+    mixup = create_mixup(
+        mixup_alpha=aug.mixup_alpha,
+        cutmix_alpha=aug.cutmix_alpha,
+        mix_prob=aug.mix_prob,
+        label_smoothing=train.label_smoothing if train.loss == "label_smoothing" else 0.0,
+        num_classes=num_classes,
+    )
+    loss_fn = create_loss(
+        train.loss,
+        num_classes=num_classes,
+        class_weights=inverse_frequency(train_labels, num_classes=num_classes),
+        label_smoothing=train.label_smoothing,
+        focal_gamma=train.focal_gamma,
+        soft_targets=mixup is not None,
+        device=runtime.device,
+    )
+    return loss_fn, mixup
 
 
 class _Predictor:

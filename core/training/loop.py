@@ -210,7 +210,7 @@ def fit_fold(
 def create_schedule(optimizer: Any, *, name: str, epochs: int, warmup_epochs: int, steps_per_epoch: int) -> Any:
     """timm's scheduler `name`, updated every optimizer step: a linear warm-up of `warmup_epochs`
     (at most epochs - 1, so the decay gets at least one epoch), then the schedule over the rest.
-    None for name="none"."""
+    None for name="none" (timm leaves the learning rate as it is)."""
     from timm.scheduler import create_scheduler_v2
 
     warmup = max(0, min(warmup_epochs, epochs - 1))

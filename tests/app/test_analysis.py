@@ -16,9 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.embeddings.projection_job as projection
+import core.runs.status as job_status
 from core.analysis.predictions import labelled, prediction_table
-from core.analysis.scores import confused_pairs, confusion_counts, per_class_report
+from core.analysis.scores import confused_pairs, confusion_counts, per_class_scores
 from core.analysis.two_runs import run_disagreements
+from core.io.atomic import write_json_atomic
 from core.project.demo import build_demo
 from core.project.layout import open_layout
 from core.runs.folder import read_oof, read_test_probs
@@ -120,7 +122,7 @@ def test_errors_headline_per_class_and_pairs(project):
     assert shown["Test accuracy"] == f"{stored['test_accuracy']:.4f}"
     train = labelled(table_of(project, NEW), "train")
     labels, predicted = train["given"].to_numpy(int), train["predicted"].to_numpy(int)
-    report = per_class_report(labels, predicted, num_classes=K)
+    report = per_class_scores(labels, predicted, num_classes=K, worst_first=True)
     per_class = at.dataframe[0].value
     assert per_class["f1"].tolist() == pytest.approx(report["f1"].tolist())
     assert per_class["class"].iloc[0].startswith(f"{report['target'].iloc[0]} · ")
@@ -206,7 +208,7 @@ def test_embeddings_page_starts_the_job_once_and_shows_its_progress(project, mon
 
     def fake_start(run_dir, out, *, params):
         started.append(params)
-        projection.write_json_atomic(
+        write_json_atomic(
             projection.status_file(out),
             {
                 "state": "running",
@@ -219,7 +221,7 @@ def test_embeddings_page_starts_the_job_once_and_shows_its_progress(project, mon
         return True
 
     monkeypatch.setattr(projection, "start_projection", fake_start)
-    monkeypatch.setattr(projection, "pid_alive", lambda pid: True)
+    monkeypatch.setattr(job_status, "pid_alive", lambda pid, identity=None: True)
     at = open_page(project, "embeddings", EMB_NEIGHBOURS=7)
     assert [p.n_neighbors for p in started] == [7]
     text = at.progress[0].proto.text
@@ -234,7 +236,7 @@ def test_embeddings_page_shows_a_failed_job_with_a_retry(project):
     params = projection.ProjectionParams(n_neighbors=9)
     out = projection.projection_file(project.cache_dir, run_dir, params)
     out.parent.mkdir(parents=True, exist_ok=True)
-    projection.write_json_atomic(
+    write_json_atomic(
         projection.status_file(out),
         {"state": "failed", "message": "MemoryError: out of memory", "traceback": "Traceback ...\nMemoryError"},
     )

@@ -63,7 +63,7 @@ def test_start_a_tiny_scan_from_the_train_page_and_see_it_finish(browser, demo_a
     page.goto(f"{url}/train")
     page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
     page.get_by_role("tab", name="Scan (frozen backbone)").click()
-    size = page.get_by_label("image size")
+    size = page.get_by_role("spinbutton", name="image size")  # (the field also has a help button)
     size.fill("32")
     size.press("Tab")
     page.get_by_role("button", name="Start scan run").click()
@@ -95,7 +95,7 @@ def test_runs_page_follows_a_running_run_and_compares_it_when_it_ends(browser, t
     run_dir = layout.runs_dir / run_id
     finished = read_status(run_dir)
     # Back to running (a scan writes oof.csv after every fold, so the artifacts may already be there).
-    # A live process whose command line names the run stands in for the job (core.runs.jobs.pid_alive).
+    # A live process whose command line names the run stands in for the job (core.runs.status.pid_alive).
     job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", run_id])
     writer = RunWriter(run_dir)
     writer.status(state="running", pid=job.pid, progress=0.3, fold=1, folds=5, message="fitting fold 2/5")

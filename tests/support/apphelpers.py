@@ -103,7 +103,8 @@ FIXTURE_K = 10  # the demo project's classes
 
 def fixture_run(layout, *, accuracy: float, seed: int, run_id: str) -> str:
     """A succeeded scan run: predictions right with probability `accuracy`, confidences spread, embeddings by class."""
-    from core.analysis.scores import run_metrics
+    from core.analysis.predictions import prediction_table
+    from core.analysis.scores import headline_metrics
     from core.config import resolve_config
     from core.runs.folder import (
         RunWriter,
@@ -137,6 +138,7 @@ def fixture_run(layout, *, accuracy: float, seed: int, run_id: str) -> str:
         ["train"] * len(train) + ["test"] * len(truth),
         centres[labels] + rng.normal(size=(len(labels), 32)),
     )
-    metrics = run_metrics(read_oof(run_dir), read_test_probs(run_dir), truth, num_classes=FIXTURE_K)
+    table = prediction_table(read_oof(run_dir), read_test_probs(run_dir), truth, num_classes=FIXTURE_K)
+    metrics = headline_metrics(table, num_classes=FIXTURE_K)
     RunWriter(run_dir).status(state="succeeded", progress=1.0, metrics=metrics, duration_s=3.0, labels="original")
     return run_id

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.analysis.scores import row_normalise
+from core.project.dataset import class_label
 from workbench import state
 
 CELL_PX = 34  # drawn cell size; the chart's height follows from it
@@ -24,7 +25,7 @@ _MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
 def axis_labels(class_names: Mapping[int, str]) -> list[str]:
-    return [f"{k} · {class_names[k]}" for k in sorted(class_names)]
+    return [class_label(k, class_names) for k in sorted(class_names)]
 
 
 def confusion_figure(matrix: np.ndarray, class_names: Mapping[int, str], *, normalise: bool) -> go.Figure:
@@ -113,9 +114,9 @@ def _remember_cell() -> None:
         if isinstance(data, dict):  # a typed array, serialised by index
             data = [data[k] for k in sorted(data, key=int)]
         if len(data) >= 2:
-            st.session_state[state.ERRORS_CELL] = [int(data[0]), int(data[1])]
+            state.set_errors_cell(int(data[0]), int(data[1]))
             return
-    st.session_state.pop(state.ERRORS_CELL, None)
+    state.clear_errors_cell()
 
 
 def confusion_matrix_chart(matrix: np.ndarray, class_names: Mapping[int, str], *, normalise: bool) -> None:
@@ -132,7 +133,7 @@ def confusion_matrix_chart(matrix: np.ndarray, class_names: Mapping[int, str], *
 
 def chosen_cell(num_classes: int) -> tuple[int, int] | None:
     """The cell (true, predicted) last clicked, or None."""
-    cell = st.session_state.get(state.ERRORS_CELL)
+    cell = state.errors_cell()
     if not cell or len(cell) != 2:
         return None
     true, predicted = int(cell[0]), int(cell[1])
@@ -143,4 +144,4 @@ def chosen_cell(num_classes: int) -> tuple[int, int] | None:
 
 def choose_cell(true: int, predicted: int) -> None:
     """Open a cell without a click (e.g. from the table of confused pairs)."""
-    st.session_state[state.ERRORS_CELL] = [int(true), int(predicted)]
+    state.set_errors_cell(true, predicted)

@@ -24,8 +24,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.analysis.overview import gallery_items
+from core.analysis.predictions import prediction_cards
+from core.project.dataset import Dataset, class_label
 from workbench import state
-from workbench.data import thumbnail_data_uri
+from workbench.cache import thumbnail_data_uri
+from workbench.components.gallery import gallery
+from workbench.components.prediction_detail import detail_renderer
 
 WEBGL_ABOVE = 1_000
 COLOUR_FIELDS = {
@@ -67,7 +72,7 @@ def _categories(points: pd.DataFrame, field: str, class_names: Mapping[int, str]
     if field in ("given", "predicted"):
         values = points[field].to_numpy(dtype=np.float64, na_value=np.nan)
         colours = _palette(len(class_names))
-        groups = [(f"{k} · {class_names[k]}", colours[i], values == k) for i, k in enumerate(sorted(class_names))]
+        groups = [(class_label(k, class_names), colours[i], values == k) for i, k in enumerate(sorted(class_names))]
         missing = np.isnan(values)
         if missing.any():
             groups.append(("unlabelled (test)", _UNLABELLED, missing))
@@ -153,6 +158,34 @@ def selected_rows(event) -> np.ndarray:
     return np.unique(np.asarray(rows, dtype=np.int64))
 
 
+def map_selection(event, points: pd.DataFrame, table: pd.DataFrame, *, data: Dataset, run_dir: Path) -> None:
+    """Below the map: the images of a box or lasso selection (`event`: the chart's selection), or, with
+    nothing selected, how many labelled images on the map are predicted wrong."""
+    rows = selected_rows(event)
+    if not len(rows):
+        wrong = int(points["correct"].eq(False).sum())
+        st.caption(f"Nothing selected yet. {wrong:,} of the labelled images on the map are predicted wrong.")
+        return
+    chosen = points.iloc[rows[rows < len(points)]]
+    selected = table.merge(chosen[["split", "ID"]], on=["split", "ID"], how="inner")
+    st.markdown(f"**Selection**: {len(chosen):,} image(s)")
+    selected = selected.sort_values(["split", "confidence"], ascending=[False, True], kind="stable")
+    _selection_gallery(selected, table, data=data, run_dir=run_dir)
+
+
+@st.fragment
+def _selection_gallery(selected: pd.DataFrame, table: pd.DataFrame, *, data: Dataset, run_dir: Path) -> None:
+    """The selected images, train first; paging reruns only this part."""
+    cards = [
+        prediction_cards(selected, gallery_items(data, split), class_names=data.classes, split=split)
+        for split in ("train", "test")
+        if (selected["split"] == split).any()
+    ]
+    cards = pd.concat(cards, ignore_index=True) if cards else pd.DataFrame(columns=["ID", "thumb", "path", "caption"])
+    detail = detail_renderer(table, run_dir=run_dir, class_names=data.classes, images=data.images)
+    gallery(cards, name="embeddings_selection", detail=detail, empty_text="No scored image in the selection.")
+
+
 def css_class_of_key(key: str) -> str:
     """The class Streamlit gives an element's container for `key` (st-key-<key>, odd characters as '-')."""
     return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
@@ -175,7 +208,7 @@ def hover_preview(points: pd.DataFrame, images: pd.DataFrame, *, class_names: Ma
 
 def _describe(row: pd.Series, class_names: Mapping[int, str]) -> list[str]:
     def name(value) -> str:
-        return "—" if pd.isna(value) else f"{int(value)} · {class_names.get(int(value), str(value))}"
+        return "—" if pd.isna(value) else class_label(int(value), class_names)
 
     lines = [f"{row['ID']} ({row['split']})", f"given: {name(row.get('given'))}"]
     if "predicted" in row and pd.notna(row.get("predicted")):

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.io.images import ImageError, open_rgb
 from workbench import state
-from workbench.data import thumbnail_data_uri
+from workbench.cache import thumbnail_data_uri
 
 _HERE = Path(__file__).resolve().parent
 _component = st.components.v2.component(
@@ -55,6 +55,22 @@ def gallery(
     header.caption(
         f"{total:,} image(s)" + (f", showing {start + 1:,}-{start + len(shown):,}" if total > page_size else "")
     )
+    result = _component(
+        data={"items": page_payload(shown), "min_px": min_px, "empty": empty_text},
+        key=state.gallery_component_key(name),
+        on_clicked_change=lambda: None,
+    )
+    clicked = getattr(result, "clicked", None)
+    if clicked:
+        match = items.loc[items["ID"] == clicked]
+        if len(match):
+            show_detail(match.iloc[0], detail)
+        return str(clicked)
+    return None
+
+
+def page_payload(shown: pd.DataFrame) -> list[dict]:
+    """What the grid receives for the items on one page: thumbnails as data: URIs, captions, tone."""
     payload = []
     for row in shown.itertuples(index=False):
         record = row._asdict()
@@ -68,18 +84,7 @@ def gallery(
                 "title": record["ID"],
             }
         )
-    result = _component(
-        data={"items": payload, "min_px": min_px, "empty": empty_text},
-        key=state.gallery_component_key(name),
-        on_clicked_change=lambda: None,
-    )
-    clicked = getattr(result, "clicked", None)
-    if clicked:
-        match = items.loc[items["ID"] == clicked]
-        if len(match):
-            show_detail(match.iloc[0], detail)
-        return str(clicked)
-    return None
+    return payload
 
 
 @st.dialog("Image", width="large")

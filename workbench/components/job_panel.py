@@ -94,7 +94,7 @@ def jobs_panel(layout: ProjectLayout, *, show_finished: int = 1) -> None:
     """Active runs plus the newest finished ones, re-read every second while something is active."""
     runs = list_runs(layout)
     active = [r for r in runs if r.state in ACTIVE]
-    watched = st.session_state.get(state.WATCHED_RUN)
+    watched = state.watched_run()
     finished = [r for r in runs if r.state not in ACTIVE]
     shown = active + [r for r in finished if r.run_id == watched] + [r for r in finished if r.run_id != watched]
     shown = shown[: len(active) + show_finished]

@@ -11,8 +11,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.embeddings.neighbours import nearest_neighbours
+from core.project.dataset import class_label
 from core.runs.folder import prob_columns
-from workbench.components import run_data
+from workbench import cache
 
 NEIGHBOURS = 8
 COLOUR_PREDICTED = "#2563eb"
@@ -28,7 +29,7 @@ def probability_figure(probs: np.ndarray, *, given: int | None, class_names: Map
         COLOUR_PREDICTED if k == predicted else COLOUR_GIVEN if given is not None and k == given else COLOUR_OTHER
         for k in order
     ]
-    labels = [f"{k} · {class_names.get(int(k), str(k))}" + (" (given)" if k == given else "") for k in order]
+    labels = [class_label(k, class_names) + (" (given)" if k == given else "") for k in order]
     figure = go.Figure(
         go.Bar(
             x=probs[order],
@@ -82,7 +83,7 @@ def detail_renderer(
 
 def _neighbours(key, *, run_dir: Path, keyed: pd.DataFrame, class_names, images: pd.DataFrame) -> None:
     st.markdown(f"**{NEIGHBOURS} nearest neighbours** (cosine similarity of the run's embeddings)")
-    index = run_data.neighbour_index(run_dir)
+    index = cache.neighbour_index(run_dir)
     if index is None:
         st.caption("This run stored no embeddings.")
         return

@@ -9,21 +9,21 @@ import streamlit as st
 from core.home import demo_project_dir, ensure_demo_project, recent_projects, remember_project
 from core.project.layout import ProjectError, open_layout
 from workbench import state
-from workbench.data import forget_datasets
+from workbench.cache import forget_datasets
 
 
 def _open(folder: str) -> None:
     """Callback: switch to `folder` if it is a readable folder, else leave an error for the sidebar."""
-    st.session_state.pop(state.OPEN_ERROR, None)
+    state.set_open_error(None)
     folder = (folder or "").strip()
     if not folder:
         return
     try:
         layout = open_layout(folder)
     except ProjectError as exc:
-        st.session_state[state.OPEN_ERROR] = str(exc)
+        state.set_open_error(str(exc))
         return
-    st.session_state[state.PROJECT] = str(layout.root)
+    state.set_project(layout.root)
     remember_project(layout.root)
 
 
@@ -61,8 +61,8 @@ def project_sidebar() -> Path:
                 )
             if str(demo_project_dir()) != str(project):
                 st.button("Open the demo project", on_click=_open_demo, width="stretch")
-        if st.session_state.get(state.OPEN_ERROR):
-            st.error(st.session_state[state.OPEN_ERROR])
+        if error := state.open_error():
+            st.error(error)
         if st.button("Rescan files", help="Re-read the CSVs and image folders (e.g. after editing them on disk)"):
             forget_datasets()
     return project

@@ -9,7 +9,7 @@ from workbench import state
 
 
 def _make_active(widget_key: str) -> None:
-    st.session_state[state.ACTIVE_RUN] = st.session_state[widget_key]
+    state.set_active_run(st.session_state[widget_key])
 
 
 def analysis_run(runs: list[RunInfo], *, widget_key: str, label: str = "Run") -> RunInfo | None:
@@ -30,8 +30,7 @@ def analysis_run(runs: list[RunInfo], *, widget_key: str, label: str = "Run") ->
     if active not in ids:
         active = ids[0]
     # The widget mirrors ACTIVE_RUN (which the Runs page may change); its key is never the durable store.
-    if st.session_state.get(widget_key) != active:
-        st.session_state[widget_key] = active
+    state.show_widget_value(widget_key, active)
     st.selectbox(
         label,
         ids,

@@ -2,40 +2,21 @@
 
 `run_form(defaults, ...) -> RunConfig | None` draws the form and returns the validated config when
 the user presses Start (None otherwise). Values pass from widget to config unchanged: the widget of
-`train.epochs` sets `train.epochs`, nothing in between renames or rescales it.
+`train.epochs` sets `train.epochs`, nothing in between renames or rescales it. Tooltips, select-box
+choices and suggestions come from the fields' metadata (core.config), nothing is listed here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
-from core.config import (
-    AMP,
-    LOSSES,
-    PRETRAINED,
-    SAMPLERS,
-    SCAN_FEATURES,
-    SECTIONS,
-    TTA,
-    ConfigError,
-    RunConfig,
-    field_help,
-    from_dict,
-)
+from core.config import SECTIONS, ConfigError, RunConfig, from_dict
 from workbench import state
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "train.loss": LOSSES,
-    "train.amp": AMP,
-    "train.sampler": SAMPLERS,
-    "train.tta": TTA,
-    "scan.features": SCAN_FEATURES,
-    "train.optimizer": ("adamw", "adam", "sgd", "lamb", "lion", "radam", "nadamw"),
-    "train.scheduler": ("cosine", "step", "plateau", "poly", "tanh"),
-}
 SECTIONS_FOR_KIND = {"scan": ("data", "scan"), "train": ("data", "model", "aug", "train")}
 TITLES = {
     "data": "Data",
@@ -48,12 +29,14 @@ TITLES = {
 SKIP = {"scan": {"data.image_size", "data.num_workers"}, "train": set()}
 
 
-def _widget(key: str, default: Any, *, options: dict[str, list[str]], helps: dict[str, str]) -> Any:
+def _widget(key: str, default: Any, *, options: dict[str, list[str]], metadata: Mapping[str, Any]) -> Any:
+    """One field's widget: a select box where the page or the field's metadata has choices or suggestions."""
     label = key.split(".", 1)[1].replace("_", " ")
     widget_key = state.form_key(key)
-    help_text = helps.get(key)
-    if key in options or key in CHOICES:
-        choices = list(options.get(key) or CHOICES[key])
+    help_text = metadata["help"]
+    offered = options.get(key) or metadata.get("choices") or metadata.get("suggestions")
+    if offered:
+        choices = list(offered)
         if default not in choices:
             choices.insert(0, default)
         return st.selectbox(
@@ -73,18 +56,19 @@ def _widget(key: str, default: Any, *, options: dict[str, list[str]], helps: dic
     return st.text_input(label, value=default, key=widget_key, help=help_text)
 
 
-def _pretrained_widget(key: str, default: str, *, helps: dict[str, str]) -> str:
-    """offline / hub / none, or a local checkpoint path typed by the user."""
-    choices = [*PRETRAINED, "local file"]
-    current = default if default in PRETRAINED else "local file"
+def _pretrained_widget(key: str, default: str, *, metadata: Mapping[str, Any]) -> str:
+    """offline / hub / none (the field's choices), or a local checkpoint path typed by the user."""
+    named = tuple(metadata["choices"])
+    choices = [*named, "local file"]
+    current = default if default in named else "local file"
     picked = st.selectbox(
-        key.split(".", 1)[1], choices, index=choices.index(current), key=state.form_key(key), help=helps.get(key)
+        key.split(".", 1)[1], choices, index=choices.index(current), key=state.form_key(key), help=metadata["help"]
     )
     if picked != "local file":
         return picked
     return st.text_input(
         "checkpoint file (.safetensors / .pth)",
-        value="" if default in PRETRAINED else default,
+        value="" if default in named else default,
         key=state.form_key(key + ".path"),
     )
 
@@ -95,7 +79,6 @@ def run_form(defaults: RunConfig, *, kind: str, options: dict[str, list[str]]) -
     options: choices for free-text fields, e.g. {"model.name": [...timm names...], "aug.recipe": [...],
     "data.labels": ["original", "latest", "v1", ...]}.
     """
-    helps = field_help()
     values: dict[str, dict[str, Any]] = {}
     with st.form(state.form_key(kind), border=True):
         name = st.text_input("Run name (optional)", value=defaults.name, key=state.form_key(f"{kind}.name"))
@@ -112,10 +95,12 @@ def run_form(defaults: RunConfig, *, kind: str, options: dict[str, list[str]]) -
                     key = f"{section}.{field.name}"
                     with columns[i % 3]:
                         default = getattr(current, field.name)
-                        if field.name == "pretrained":
-                            values[section][field.name] = _pretrained_widget(key, default, helps=helps)
+                        if field.metadata.get("or_file"):
+                            values[section][field.name] = _pretrained_widget(key, default, metadata=field.metadata)
                         else:
-                            values[section][field.name] = _widget(key, default, options=options, helps=helps)
+                            values[section][field.name] = _widget(
+                                key, default, options=options, metadata=field.metadata
+                            )
         submitted = st.form_submit_button(f"Start {kind} run", type="primary", icon=":material/play_arrow:")
     if not submitted:
         return None

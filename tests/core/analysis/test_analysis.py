@@ -22,10 +22,11 @@ from core.analysis.scores import (
     confusion_counts,
     headline_metrics,
     macro_f1,
-    per_class_report,
+    per_class_scores,
     row_normalise,
 )
 from core.analysis.two_runs import run_disagreements
+from core.runs.folder import prob_columns
 
 K = 4
 
@@ -48,13 +49,13 @@ def oof_frame(given, predicted, confidence, ids=None) -> pd.DataFrame:
             "predicted": predicted,
         }
     )
-    return pd.concat([frame, pd.DataFrame(probs, columns=[f"prob_{k}" for k in range(K)])], axis=1)
+    return pd.concat([frame, pd.DataFrame(probs, columns=prob_columns(K))], axis=1)
 
 
 def holdout_frame(predicted, confidence) -> pd.DataFrame:
     probs = probs_for(np.asarray(predicted), np.asarray(confidence, dtype=float))
     frame = pd.DataFrame({"ID": [f"te_{i}.png" for i in range(len(predicted))]})
-    return pd.concat([frame, pd.DataFrame(probs, columns=[f"prob_{k}" for k in range(K)])], axis=1)
+    return pd.concat([frame, pd.DataFrame(probs, columns=prob_columns(K))], axis=1)
 
 
 @pytest.fixture
@@ -171,11 +172,11 @@ def test_confusion_counts_and_row_shares_match_scikit_learn():
         confusion_counts(np.array([6]), np.array([0]), num_classes=6)
 
 
-def test_per_class_report_matches_scikit_learn_and_puts_the_worst_first():
+def test_per_class_scores_match_scikit_learn_and_can_put_the_worst_first():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 4, 400)
     predicted = np.where(rng.random(400) < np.array([0.9, 0.3, 0.6, 0.8])[labels], labels, rng.integers(0, 4, 400))
-    report = per_class_report(labels, predicted, num_classes=4)
+    report = per_class_scores(labels, predicted, num_classes=4, worst_first=True)
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predicted, labels=range(4), zero_division=0
     )
@@ -186,6 +187,11 @@ def test_per_class_report_matches_scikit_learn_and_puts_the_worst_first():
     np.testing.assert_array_equal(by_target["support"], support)
     assert report["target"].iloc[0] == 1  # class 1 is right only 30% of the time
     assert report["f1"].is_monotonic_increasing
+    in_class_order = per_class_scores(labels, predicted, num_classes=4)
+    assert in_class_order["target"].tolist() == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(in_class_order, by_target.reset_index())
+    with pytest.raises(ValueError, match="outside 0..3"):
+        per_class_scores(np.array([4]), np.array([0]), num_classes=4)
 
 
 def test_confused_pairs_lists_off_diagonal_cells_by_count():
@@ -210,6 +216,10 @@ def test_headline_metrics_prefer_what_the_run_stored(table):
     stored = headline_metrics(table, num_classes=K, stored={"oof_macro_f1": 0.123, "oof_accuracy": 0.5, "other": 1})
     assert stored["oof_macro_f1"] == 0.123 and "other" not in stored
     assert stored["test_macro_f1"] == pytest.approx(computed["test_macro_f1"])
+    # What a job stores when it finishes: only the splits with labelled rows get metrics.
+    no_holdout = prediction_table(oof_frame([0, 1], [0, 0], [0.9, 0.9]), holdout_frame([1], [0.9]), num_classes=K)
+    assert set(headline_metrics(no_holdout, num_classes=K)) == {"oof_macro_f1", "oof_accuracy"}
+    assert headline_metrics(prediction_table(None, None, num_classes=K), num_classes=K) == {}
 
 
 def test_run_disagreements_both_ways():

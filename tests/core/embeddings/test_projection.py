@@ -13,6 +13,9 @@ from sklearn.neighbors import NearestNeighbors
 from core.embeddings import projection
 from core.embeddings import projection_job as proj
 from core.embeddings.neighbours import exact_neighbours, nearest_neighbours, unit_rows
+from core.io.atomic import write_json_atomic
+from core.runs import jobs
+from core.runs import status as job_status
 from core.runs.folder import write_embeddings
 
 
@@ -73,10 +76,10 @@ def test_projection_round_trip_and_status(tmp_path):
     out = tmp_path / "umap" / "run-umap-x.npz"
     assert proj.projection_status(out)["state"] == "missing"
     out.parent.mkdir(parents=True)
-    proj.write_json_atomic(proj.status_file(out), {"state": "running", "pid": 2**22 + 12345, "progress": 0.4})
+    write_json_atomic(proj.status_file(out), {"state": "running", "pid": 2**22 + 12345, "progress": 0.4})
     status = proj.projection_status(out)
     assert status["state"] == "failed" and "ended without a result" in status["message"]  # its process is gone
-    proj.write_json_atomic(proj.status_file(out), {"state": "queued", "started": time.time(), "progress": 0.0})
+    write_json_atomic(proj.status_file(out), {"state": "queued", "started": time.time(), "progress": 0.0})
     assert proj.projection_status(out)["state"] == "queued"  # not started yet, but young
     xy = np.arange(6, dtype=np.float32).reshape(3, 2)
     proj.write_projection(out, ["a", "b", "c"], ["train", "train", "test"], xy)
@@ -97,8 +100,8 @@ def test_projection_job_writes_the_cache_and_reports_progress(tmp_path, monkeypa
     out = proj.projection_file(tmp_path / "cache", run_dir, proj.ProjectionParams())
     seen = []
 
-    def fake_umap(embeddings, *, params, progress):
-        progress(0.5, "UMAP layout: epoch 100/200")
+    def fake_umap(embeddings, *, params, callbacks):
+        callbacks.on_progress(progress=0.5, message="UMAP layout: epoch 100/200", step=100, steps=200)
         seen.append((embeddings.shape, params))
         return embeddings[:, :2] * 2
 
@@ -110,7 +113,7 @@ def test_projection_job_writes_the_cache_and_reports_progress(tmp_path, monkeypa
     status = json.loads(proj.status_file(out).read_text())
     assert status["state"] == "succeeded" and status["progress"] == 1.0 and status["pid"] == os.getpid()
 
-    def broken(embeddings, *, params, progress):
+    def broken(embeddings, *, params, callbacks):
         raise RuntimeError("numba exploded")
 
     monkeypatch.setattr(proj, "project_embeddings", broken)
@@ -130,7 +133,7 @@ class FakeProcess:
 
 @pytest.fixture
 def launched(monkeypatch) -> list[tuple[list[str], dict]]:
-    """(argv, keyword arguments) of each subprocess core.embeddings.projection_job starts; none really starts."""
+    """(argv, keyword arguments) of each job started through core.runs.jobs.spawn; none really starts."""
     calls: list[tuple[list[str], dict]] = []
 
     def fake_popen(command, **kwargs):
@@ -138,14 +141,14 @@ def launched(monkeypatch) -> list[tuple[list[str], dict]]:
         return FakeProcess()
 
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    monkeypatch.setattr(proj.subprocess, "Popen", fake_popen)
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake_popen)
     return calls
 
 
 def test_start_projection_launches_one_detached_job_with_a_numba_cache(tmp_path, monkeypatch, workbench_home, launched):
     run_dir = fake_run(tmp_path)
     out = proj.projection_file(tmp_path / "cache", run_dir, proj.ProjectionParams())
-    monkeypatch.setattr(proj, "pid_alive", lambda pid: True)
+    monkeypatch.setattr(job_status, "pid_alive", lambda pid, identity=None: True)
     assert proj.start_projection(run_dir, out, params=proj.ProjectionParams()) is True
     assert proj.start_projection(run_dir, out, params=proj.ProjectionParams()) is False  # already queued
     command, kwargs = launched[0]
@@ -183,7 +186,7 @@ def test_the_app_starts_one_umap_warm_up_per_machine_and_versions(
     from streamlit.testing.v1 import AppTest
 
     from tests.support.apphelpers import APP
-    from workbench.data import warm_umap_once
+    from workbench.cache import warm_umap_once
 
     monkeypatch.delenv("WORKBENCH_WARM_UMAP")  # conftest turns it off for every other test
     monkeypatch.setenv("WORKBENCH_PROJECT", str(make_project(tmp_path)))

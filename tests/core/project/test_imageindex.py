@@ -149,3 +149,23 @@ def test_changing_the_pixel_limit_rechecks_cached_images(tmp_path, monkeypatch):
     relaxed = scan_images([("train", folder)], cache, workers=1)
     assert (relaxed["error"] == "").all()
     assert calls == []  # back at the default limit: its own cached index, nothing decoded again
+
+
+def test_scan_reports_the_files_it_decodes_through_callbacks(tmp_path, folders):
+    from core.runs.progress import Callbacks
+
+    class Recorder(Callbacks):
+        def __init__(self) -> None:
+            self.calls: list[dict] = []
+
+        def on_progress(self, *, progress: float, message: str = "", **where) -> None:
+            self.calls.append({"progress": progress, "message": message, **where})
+
+    first = Recorder()
+    scan_images(folders, tmp_path / "cache", workers=1, callbacks=first)
+    assert first.calls[-1] == {"progress": 1.0, "message": imageindex.PROGRESS_MESSAGE, "step": 8, "steps": 8}
+    again = Recorder()
+    scan_images(folders, tmp_path / "cache", workers=1, callbacks=again)
+    assert again.calls == []  # nothing to decode: nothing to report
+    thumbs = (tmp_path / "cache" / "thumbs").rglob("*")
+    assert not [p.name for p in thumbs if p.name.endswith(".tmp")]  # thumbnails went through core.io.atomic

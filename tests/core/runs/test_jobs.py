@@ -104,3 +104,77 @@ def test_cli_rejects_unknown_config_keys_with_the_key_named(project, capsys):
     assert main(["scan", "--project", str(project.root), "--set", "scan.bakbone=x"]) == 1
     assert "scan.bakbone" in capsys.readouterr().err
     assert list_runs(project) == []
+
+
+# ---------------------------------------------------------------- one spawn for every background job
+
+
+def test_run_jobs_and_umap_jobs_start_through_the_same_spawn(tmp_path, monkeypatch, make_project):
+    """A run, a UMAP projection and the UMAP warm-up are all started by core.runs.jobs.spawn, the one Popen."""
+    from core.embeddings import projection_job
+    from core.runs import jobs, status
+
+    launched: list[tuple[object, list[str], dict]] = []
+
+    class Fake:
+        pid = 2**22 + 4242
+
+        def wait(self):
+            return 0
+
+    def fake_popen(command, **kwargs):
+        launched.append((sys._getframe(1).f_code, command, kwargs))  # the code that called Popen
+        return Fake()
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake_popen)
+    monkeypatch.setattr(status, "pid_alive", lambda pid, identity=None: True)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    layout = open_layout(make_project(tmp_path))
+    run_dir = jobs.start_job(layout, resolve_config(kind="scan"))
+    out = tmp_path / "cache" / "umap" / "run-umap-x.npz"
+    assert projection_job.start_projection(run_dir, out, params=projection_job.ProjectionParams()) is True
+    assert projection_job.start_warm_up() is True
+
+    assert [caller for caller, _, _ in launched] == [jobs.spawn.__code__] * 3
+    modules = [command[2] for _, command, _ in launched]
+    assert modules == ["core.train", "core.embeddings.projection_job", "core.embeddings.projection_job"]
+    for _, command, kwargs in launched:
+        assert command[:2] == [sys.executable, "-m"] and "shell" not in kwargs
+        assert kwargs["start_new_session"] is True and kwargs["stdin"] == subprocess.DEVNULL
+        assert kwargs["cwd"] == str(REPO) and kwargs["env"]["PYTHONPATH"].split(os.pathsep)[0] == str(REPO)
+    # Both kinds of status file got the pid the same way (core.runs.status.record_pid).
+    assert read_status(run_dir)["pid"] == Fake.pid and read_status(run_dir)["pgid"] == Fake.pid
+    assert projection_job.projection_status(out)["pid"] == Fake.pid
+
+
+def test_start_once_starts_one_job_per_status_file_and_retries_a_failed_one(tmp_path, monkeypatch):
+    from core.runs import jobs, status
+
+    started: list[list[str]] = []
+
+    class Fake:
+        pid = 2**22 + 99
+
+        def wait(self):
+            return 0
+
+    def fake_popen(command, **kwargs):
+        started.append(command)
+        return Fake()
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake_popen)
+    monkeypatch.setattr(status, "pid_alive", lambda pid, identity=None: pid == Fake.pid)
+    target, log = tmp_path / "score.status.json", tmp_path / "score.log"
+    kwargs = dict(status=target, log=log, identity="score", message="starting", recipe="heavy")
+    assert jobs.start_once("core.some_job", ["--recipe", "heavy"], **kwargs) is True
+    assert jobs.start_once("core.some_job", ["--recipe", "heavy"], **kwargs) is False  # running
+    record = status.read_json(target)
+    assert (record["state"], record["pid"], record["recipe"], record["message"]) == (
+        "queued",
+        Fake.pid,
+        "heavy",
+        "starting",
+    )
+    assert status.StatusFile(target).update(state="failed", message="boom")["state"] == "failed"
+    assert jobs.start_once("core.some_job", ["--recipe", "heavy"], **kwargs) is True  # a retry
+    assert status.read_json(target)["state"] == "queued" and len(started) == 2

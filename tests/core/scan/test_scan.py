@@ -1,4 +1,7 @@
-"""The scan run end to end (job entry in-process on a small demo) and its pieces: folds, linear head, embeddings."""
+"""The scan run end to end (job entry in-process on a small demo) and its pieces: linear head, embeddings.
+
+Its folds (the same as a train run's) are tested in tests/core/runs/test_folds.py.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +18,13 @@ from core.embeddings import features as embeddings_module
 from core.embeddings.features import compute_embeddings
 from core.project.demo import build_demo
 from core.project.layout import open_layout
-from core.runs.folder import create_run, read_events, read_status
-from core.runs.folds import fold_splits
+from core.runs.folder import create_run, prob_columns, read_events, read_status
 from core.runs.progress import Callbacks
 from core.scan.linear import fit_linear, load_head, log_loss, predict_linear
 from core.scan.run import C_GRID
 
 NUM_CLASSES = 10  # the demo's digits
-PROB_COLUMNS = [f"prob_{k}" for k in range(NUM_CLASSES)]
+PROB_COLUMNS = prob_columns(NUM_CLASSES)
 BACKBONE = dict(backbone="tf_efficientnet_lite0", pretrained="offline")
 
 
@@ -156,27 +158,6 @@ class Recorder(Callbacks):
 
     def on_progress(self, *, progress: float, message: str = "", **where) -> None:
         self.progress.append({"progress": progress, "message": message, **where})
-
-
-def test_fold_splits_keep_a_rare_class_and_name_it():
-    labels = np.array([0] * 20 + [1] * 20 + [2] * 2 + [3])  # class 2 has 2 images, class 3 one
-    recorder = Recorder()
-    splits = fold_splits(labels, folds=5, seed=0, callbacks=recorder)
-    assert len(splits) == 5
-    held = np.concatenate([h for _, h in splits])
-    assert sorted(held) == list(range(len(labels)))  # every image held out exactly once
-    for train_rows, held_rows in splits:
-        assert not set(train_rows) & set(held_rows)
-        assert set(np.bincount(labels[held_rows], minlength=4)[:2]) == {4}  # stratified
-    assert any("2 (2 images)" in m and "3 (1 image)" in m for m in recorder.messages)
-
-
-def test_single_holdout_keeps_a_one_image_class_in_training():
-    labels = np.array([0] * 10 + [1] * 10 + [2])
-    [(train_rows, held_rows)] = fold_splits(labels, folds=1, seed=0)
-    assert 20 in train_rows and 20 not in held_rows
-    assert sorted(np.bincount(labels[held_rows])) == [2, 2]
-    assert len(train_rows) + len(held_rows) == len(labels)
 
 
 def test_linear_head_has_k_columns_when_a_class_is_missing_from_training():

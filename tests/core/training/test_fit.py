@@ -16,7 +16,7 @@ import pytest
 from core.config import resolve_config
 from core.project.layout import open_layout
 from core.runs.entry import main as train_main
-from core.runs.folder import create_run, read_events, read_status
+from core.runs.folder import create_run, prob_columns, read_events, read_status
 from core.runs.inputs import prepare_inputs
 from core.runs.progress import Callbacks
 
@@ -34,7 +34,7 @@ BASE = [
     "train.patience=0",
     "train.tta=flips",
 ]
-PROBS = [f"prob_{k}" for k in range(NUM_CLASSES)]
+PROBS = prob_columns(NUM_CLASSES)
 
 
 class Recorder(Callbacks):
@@ -169,6 +169,7 @@ def test_fold_weights_load_into_a_fresh_model_and_reproduce_its_oof_probabilitie
         model.load_state_dict(load_file(str(path)), strict=True)
         with safe_open(str(path), framework="pt") as handle:
             assert handle.metadata()["model"] == MODEL
+            assert handle.metadata()["image_size"] == "32"  # the scan's key; "size" before
     # The last model loaded (fold 1) gives the oof rows of fold 1: the saved weights are the best epoch's.
     oof = _csv(finished_run / "oof.csv")
     rows = oof[oof["fold"] == 1]
@@ -265,23 +266,15 @@ def test_focal_loss_with_gamma_zero_is_cross_entropy_and_takes_soft_targets():
     assert FocalLoss(2.0)(logits, target) < FocalLoss(0.0)(logits, target)  # easy rows count less
 
 
-# ---------------------------------------------------------------- folds, weights, recipes
+# ---------------------------------------------------------------- class weights, recipes
 
 
-def test_folds_are_stratified_and_one_fold_is_a_20_percent_holdout():
-    from core.runs.folds import assign_folds
+def test_class_weights_are_inverse_frequencies_and_zero_for_an_absent_class():
+    # The folds (shared with the scan) are tested in tests/core/runs/test_folds.py.
     from core.training.data import inverse_frequency
 
     labels = np.repeat([0, 1, 2], [50, 30, 20])
-    folds = assign_folds(labels, folds=5, seed=0)
-    for k in range(3):
-        assert sorted(np.bincount(folds[labels == k], minlength=5)) in ([10] * 5, [6] * 5, [4] * 5)
-    holdout = assign_folds(labels, folds=1, seed=0)
-    assert set(holdout) == {-1, 0} and (holdout == 0).sum() == 20
-    assert [(holdout[labels == k] == 0).sum() for k in range(3)] == [10, 6, 4]
     np.testing.assert_allclose(inverse_frequency(labels, num_classes=4), [100 / 150, 100 / 90, 100 / 60, 0.0])
-    with pytest.raises(ValueError, match="data.folds=9"):
-        assign_folds(np.repeat([0, 1], 4), folds=9, seed=0)
 
 
 def test_a_missing_recipe_fails_the_run_naming_the_file(demo: Path):

@@ -1,0 +1,120 @@
+"""Atomic writes: the one way the workbench writes a file that anybody may be reading meanwhile.
+
+    atomic_write(path, mode="wb"|"w", encoding=, newline=, durable=)  a context manager yielding the handle
+    write_bytes_atomic(path, data)     bytes (e.g. safetensors' serialised tensors)
+    write_text_atomic(path, text)      UTF-8 text (YAML, markers)
+    write_json_atomic(path, data)      a JSON document (status files, caches' metadata)
+
+How: a temp file `.<name>.<random>.tmp` in the target's own folder (a rename is atomic only within a
+file system), written, flushed, fsynced, given the permissions a plain `open()` would give under the
+user's umask, then `os.replace`d onto the target. A reader sees the old file or the new one, never
+half of one. On any exception the temp file is removed and the target is left untouched.
+
+Parent folders are not created: a writer whose folder vanished (a run deleted while its job runs)
+fails instead of bringing the folder back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Literal
+
+
+def _umask_from_proc() -> int | None:
+    """The process's umask as the kernel reports it (Linux >= 4.7); None where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _umask_at_import() -> int:
+    found = _umask_from_proc()
+    if found is not None:
+        return found
+    # Without /proc the only way to read the umask is to set it; done once, at import, and put back.
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
+_IMPORT_UMASK = _umask_at_import()
+
+
+def current_umask() -> int:
+    """The umask now (read from /proc without changing it), else the one this process had at import."""
+    found = _umask_from_proc()
+    return _IMPORT_UMASK if found is None else found
+
+
+@contextmanager
+def atomic_write(
+    path: str | Path,
+    mode: Literal["w", "wb"] = "wb",
+    *,
+    encoding: str | None = None,
+    newline: str | None = None,
+    durable: bool = True,
+) -> Iterator[IO[Any]]:
+    """Write `path` all at once: yields a handle on a temp file that replaces `path` when the block ends.
+
+    `mode` "w" opens text (UTF-8 unless `encoding` says otherwise; `newline` as for `open`), "wb"
+    bytes. `durable=False` skips the fsync, for rebuildable caches written by the thousand
+    (thumbnails): readers still never see half a file, but a power cut may leave an empty one.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if mode == "w":
+            handle = os.fdopen(fd, mode, encoding=encoding or "utf-8", newline=newline)
+        else:
+            handle = os.fdopen(fd, mode)
+    except BaseException:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+            # mkstemp creates 0600; a file the workbench writes must be as readable as one from open()
+            # (teammates share the project folder), so it gets 0666 less the umask before it appears.
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, *, durable: bool = True) -> Path:
+    """`data` as the whole content of `path`, atomically (see `atomic_write`); returns the path."""
+    with atomic_write(path, "wb", durable=durable) as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """`text` as the whole content of `path` (newlines written as given), atomically; returns the path."""
+    with atomic_write(path, "w", encoding=encoding, newline="") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, data: Any, *, indent: int | None = 1) -> Path:
+    """`data` as a JSON document, atomically; values JSON cannot hold (numpy numbers, paths) become str."""
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=indent, default=str)
+    return Path(path)

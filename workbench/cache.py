@@ -1,0 +1,258 @@
+"""Every cached read of core results the pages and components use, and nothing else caches.
+
+Keys change whenever the files behind them do (a file's size + mtime, the project's fingerprint, a
+cache key naming the runs and settings), so a rerun never rereads an unchanged file and a rewritten
+file is never served stale. st.cache_data returns a copy per caller; st.cache_resource objects are
+shared by every session and read-only (nobody may modify them).
+
+    dataset / forget_datasets      the project's checked tables (in-process, with indexing progress)
+    thumbnail_data_uri             a thumbnail as a data: URI
+    display_image_uri              the review card's large image as a data: URI
+    run_predictions                a run's prediction table (oof.csv + test_probs.csv)
+    has_embeddings / neighbour_index   a run's embeddings, unit length, for nearest neighbours
+    projection                     a stored UMAP projection
+    load_review / Review           the Issues page's label and data issues of some runs
+    model_catalogue                timm's architecture names (once per timm version)
+    warm_umap_once                 UMAP's one-time compilation, started once per server process
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.analysis.predictions import prediction_table
+from core.embeddings.neighbours import unit_rows
+from core.embeddings.projection_job import read_projection
+from core.io.images import ImageError, open_rgb
+from core.issues.run_issues import RunIssues
+from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
+from core.project.layout import ProjectLayout
+from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, TEST_PROBS, read_oof, read_test_probs
+from core.runs.progress import Callbacks
+
+_MAX_DATASETS = 4
+_datasets: OrderedDict[tuple, Dataset] = OrderedDict()
+_lock = threading.Lock()
+
+
+def dataset(root: Path) -> Dataset:
+    """The project's checked tables, shared by every session (read-only: never modify its frames).
+
+    Kept in this process keyed by the project's fingerprint (CSV and folder mtimes), so an edited
+    CSV or an added image is picked up on the next rerun. The first load of a big project indexes
+    every image and shows its progress.
+    """
+    key = (str(root), dataset_fingerprint(root))
+    with _lock:
+        hit = _datasets.get(key)
+        if hit is not None:
+            _datasets.move_to_end(key)
+            return hit
+    slot = st.empty()
+    loaded = load_dataset(root, callbacks=_ProgressBar(slot))
+    slot.empty()
+    with _lock:
+        _datasets[key] = loaded
+        while len(_datasets) > _MAX_DATASETS:
+            _datasets.popitem(last=False)
+    return loaded
+
+
+class _ProgressBar(Callbacks):
+    """Core's progress protocol drawn as a Streamlit progress bar in `slot`: "<Message>: 1,234 / 3,000"."""
+
+    def __init__(self, slot) -> None:
+        self.slot = slot
+
+    def on_progress(self, *, progress: float, message: str = "", **where) -> None:
+        counted = f": {where['step']:,} / {where['steps']:,}" if "step" in where and "steps" in where else ""
+        self.slot.progress(min(1.0, max(0.0, float(progress))), text=f"{message[:1].upper()}{message[1:]}{counted}")
+
+
+def forget_datasets() -> None:
+    """Drop every cached dataset (the sidebar's Rescan), so the next read re-checks the files."""
+    with _lock:
+        _datasets.clear()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(size, mtime) of a file, or None when it is missing: the part of a cache key that follows the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+# ------------------------------------------------------------------------------------------- images
+
+DISPLAY_PX = 512  # the review card's image is at most this many pixels on its long side
+PIXELATED_BELOW = 160  # smaller images are scaled up without smoothing, so pixels stay visible
+
+
+@st.cache_data(show_spinner=False, max_entries=20_000)
+def thumbnail_data_uri(thumb_path: str) -> str:
+    """A thumbnail as a data: URI; the path embeds the file's size and mtime, so it never goes stale."""
+    return "data:image/jpeg;base64," + base64.b64encode(Path(thumb_path).read_bytes()).decode("ascii")
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def display_image_uri(path: str, mtime_ns: int) -> tuple[str, bool]:
+    """(data URI, is small) of an image for the review card; at most DISPLAY_PX on its long side.
+
+    mtime_ns is part of the cache key only: an edited file gets a new entry.
+    """
+    try:
+        image = open_rgb(Path(path))
+    except ImageError:
+        return "", False
+    small = max(image.size) < PIXELATED_BELOW
+    if max(image.size) > DISPLAY_PX:
+        image.thumbnail((DISPLAY_PX, DISPLAY_PX))
+    buffer = io.BytesIO()
+    if small:
+        image.save(buffer, format="PNG")
+        mime = "image/png"
+    else:
+        image.save(buffer, format="JPEG", quality=90)
+        mime = "image/jpeg"
+    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), small
+
+
+# ------------------------------------------------------------------------------------------- runs
+
+
+def run_predictions(run_dir: Path, *, num_classes: int, test_labels: pd.DataFrame | None) -> pd.DataFrame:
+    """The run's prediction table (core.analysis.predictions.prediction_table): train out-of-fold rows, then test rows."""
+    run_dir = Path(run_dir)
+    labels_key = None if test_labels is None else (len(test_labels), int(pd.util.hash_pandas_object(test_labels).sum()))
+    return _predictions(
+        str(run_dir), _stamp(run_dir / OOF), _stamp(run_dir / TEST_PROBS), num_classes, labels_key, test_labels
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _predictions(run_dir: str, oof_stamp, test_stamp, num_classes: int, labels_key, _test_labels) -> pd.DataFrame:
+    # The hold-out labels are keyed by labels_key (a cheap hash); Streamlit skips `_`-prefixed arguments.
+    folder = Path(run_dir)
+    oof = read_oof(folder) if oof_stamp else None
+    test = read_test_probs(folder) if test_stamp else None
+    return prediction_table(oof, test, _test_labels, num_classes=num_classes)
+
+
+def has_embeddings(run_dir: Path) -> bool:
+    return (Path(run_dir) / EMBEDDINGS).is_file() and (Path(run_dir) / EMBEDDING_IDS).is_file()
+
+
+def neighbour_index(run_dir: Path) -> tuple[np.ndarray, dict[tuple[str, str], int], pd.DataFrame] | None:
+    """(unit-length embeddings (N, D) float32, {(split, ID): row}, the ID/split table) or None without embeddings.
+
+    Shared read-only by every session (st.cache_resource): nobody may modify the arrays.
+    """
+    run_dir = Path(run_dir)
+    if not has_embeddings(run_dir):
+        return None
+    return _neighbour_index(str(run_dir), _stamp(run_dir / EMBEDDINGS), _stamp(run_dir / EMBEDDING_IDS))
+
+
+@st.cache_resource(show_spinner="Reading the run's embeddings...", max_entries=2)
+def _neighbour_index(run_dir: str, emb_stamp, ids_stamp):
+    folder = Path(run_dir)
+    unit = unit_rows(np.load(folder / EMBEDDINGS))
+    unit.flags.writeable = False
+    ids = pd.read_csv(folder / EMBEDDING_IDS, dtype={"ID": str, "split": str}, keep_default_na=False)
+    lookup = {(s, i): n for n, (s, i) in enumerate(zip(ids["split"], ids["ID"]))}
+    return unit, lookup, ids
+
+
+def projection(out: Path) -> pd.DataFrame:
+    """A stored UMAP projection (ID, split, x, y), read once per file version."""
+    return _projection(str(out), _stamp(Path(out)))
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def _projection(out: str, stamp) -> pd.DataFrame:
+    return read_projection(out)
+
+
+# ------------------------------------------------------------------------------------------- label issues
+
+AUTO_DATALAB_ROWS = 20_000  # above this, Datalab (minutes) runs only when asked; label issues always run
+REFERENCES = 4  # confident examples kept per class for the review card
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the Issues page works from, shared read-only by every session (cache_resource)."""
+
+    issues: RunIssues
+    queue: pd.DataFrame  # RunIssues.queue()
+    references: dict[int, list[str]]  # class -> confident example IDs
+    by_id: pd.DataFrame  # the label table indexed by ID, with the queue's `kinds` column ("" when unflagged)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _load_review(project: str, run_ids: tuple[str, ...], key: str, with_data: bool) -> Review:
+    from core.issues.run_issues import issues_for_runs
+    from core.labels.review import confident_examples
+    from core.project.layout import open_layout
+
+    issues = issues_for_runs(open_layout(project), run_ids, data=with_data)
+    queue = issues.queue()
+    by_id = issues.labels.set_index("ID")
+    by_id["kinds"] = queue.set_index("ID")["kinds"].reindex(by_id.index).fillna("")
+    references = confident_examples(issues.labels, per_class=REFERENCES)
+    return Review(issues=issues, queue=queue, references=references, by_id=by_id)
+
+
+def load_review(layout: ProjectLayout, run_ids: tuple[str, ...], *, with_data: bool = True) -> Review:
+    """The issues of `run_ids`, computed on first use (with a spinner), then read from the cache.
+
+    with_data=False skips Datalab (outliers, duplicates, leakage): label issues only.
+    """
+    from core.issues.label_issues import DEFAULT_FILTER_BY, DEFAULT_SCORE_METHOD
+    from core.issues.run_issues import cache_key
+
+    key = cache_key(layout, run_ids, filter_by=DEFAULT_FILTER_BY, score_method=DEFAULT_SCORE_METHOD, data=with_data)
+    what = "label issues, outliers, duplicates and leakage" if with_data else "label issues"
+    with st.spinner(f"Finding {what} with cleanlab (once per run; cached under .workbench/cache/issues)..."):
+        return _load_review(str(layout.root), run_ids, key, with_data)
+
+
+# ------------------------------------------------------------------------------------------- models
+
+
+@st.cache_data(show_spinner="Listing timm models (once per timm version)...")
+def model_catalogue() -> dict[str, list[str]]:
+    """core.models.catalogue.model_catalogue, read once per server process."""
+    from core.models.catalogue import model_catalogue as read_catalogue
+
+    return read_catalogue()
+
+
+# ------------------------------------------------------------------------------------------- server
+
+
+@st.cache_resource(show_spinner=False)
+def warm_umap_once() -> bool:
+    """Once per server process: UMAP's one-time numba compilation (~30 s per machine) started in the
+    background (core.embeddings.projection_job.start_warm_up), so the first map a user opens takes seconds.
+    WORKBENCH_WARM_UMAP=0 turns it off (the tests do, so each app they start stays quiet)."""
+    if os.environ.get("WORKBENCH_WARM_UMAP", "1") == "0":
+        return False
+    from core.embeddings.projection_job import start_warm_up
+
+    try:
+        return start_warm_up()
+    except OSError:  # a read-only home: the first map compiles instead, as before
+        return False

@@ -1,0 +1,58 @@
+"""The Issues page's export view: decisions so far, export the next clean train CSV, pick a version to retrain on."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.labels.decisions import decision_counts
+from core.labels.versions import export_version, versions_table
+from core.project.layout import ProjectLayout
+from workbench import state
+
+
+def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
+    """Draw the decision counts, the export button, the versions and a version picker.
+
+    Returns the version to retrain the active run's config on when its button is pressed, else None.
+    """
+    counts = decision_counts(layout.db_path)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Kept", f"{counts['keep']:,}")
+    c2.metric("Relabelled", f"{counts['relabel']:,}")
+    c3.metric("Dropped", f"{counts['drop']:,}")
+    if c4.button("Export the next version", type="primary", icon=":material/download:"):
+        result = export_version(layout)
+        state.set_flash(
+            f"Exported v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabelled, "
+            f"{result.dropped:,} dropped → {result.path}"
+        )
+        st.rerun()
+    versions = versions_table(layout)
+    if versions.empty:
+        st.info(
+            "No version exported yet. train.csv is never modified; each export writes "
+            "`.workbench/labels/train_v<N>.csv` and `changes_v<N>.csv`."
+        )
+        return None
+    st.dataframe(
+        versions.iloc[::-1],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "changed_vs_previous": st.column_config.NumberColumn("relabelled vs previous"),
+            "dropped_vs_previous": st.column_config.NumberColumn("dropped vs previous"),
+            "restored_vs_previous": st.column_config.NumberColumn("restored vs previous"),
+        },
+    )
+    numbers = versions["version"].tolist()[::-1]
+    left, right = st.columns([1, 2])
+    chosen = left.selectbox("Version", numbers, key=state.ISSUES_VERSION, format_func=lambda n: f"v{n}")
+    right.caption(
+        f"Retrain runs the active run's config ({active}) on v{chosen}; when it has finished, the "
+        "Runs page compares it with the active run, per class."
+    )
+    retrain = right.button(f"Retrain on v{chosen}", icon=":material/replay:")
+    st.page_link(
+        "../pages/runs.py", label="Runs: follow the retrain and compare per-class F1", icon=":material/history:"
+    )
+    return int(chosen) if retrain else None

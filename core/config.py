@@ -193,30 +193,8 @@ def _coerce(value: Any, expected: Any, key: str) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
             return value.lower() in ("true", "1", "yes", "on")
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
-    if expected is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
-    if expected is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if expected in (int, float):
+        return _coerce_number(value, expected, key)
     if expected is str:
         if isinstance(value, str):
             return value
@@ -224,6 +202,19 @@ def _coerce(value: Any, expected: Any, key: str) -> Any:
             return str(value)
         raise ConfigError(f"{key}: expected text, got {value!r}")
     return value
+
+
+def _coerce_number(value: Any, expected: type, key: str) -> int | float:
+    """An int or float field's value: a number of that kind (an int field takes 3.0, never 3.5 or true) or its text."""
+    if not isinstance(value, bool):
+        try:
+            if isinstance(value, str):
+                return expected(value)
+            if isinstance(value, int | float) and (expected is float or float(value).is_integer()):
+                return expected(value)
+        except (ValueError, OverflowError):
+            pass
+    raise ConfigError(f"{key}: expected {'an integer' if expected is int else 'a number'}, got {value!r}")
 
 
 def _build(cls: type, data: Any, prefix: str) -> Any:

@@ -71,3 +71,13 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture
+def layout(tmp_path: Path, make_project: Callable[..., Path]):
+    """The ProjectLayout of a fresh small project, with its .workbench/ created."""
+    from core.project.layout import open_layout
+
+    layout = open_layout(make_project(tmp_path))
+    layout.ensure_work_dir()
+    return layout

@@ -65,3 +65,36 @@ def build_project(
     if meta:
         _write_text(root / "meta.csv", ["target,class_name"] + [f"{t},{n}" for t, n in enumerate(classes)])
     return root
+
+
+def noise_image(size: int = 64, seed: int = 0) -> Image.Image:
+    """A size x size RGB image of seeded random pixels."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8), mode="RGB")
+
+
+def rotated_jpeg(path: Path) -> Path:
+    """Stored 40 wide x 20 tall, left half red, right half blue, with EXIF orientation 6.
+
+    Orientation 6 means "rotate 90 degrees clockwise to view": upright it is 20 wide x 40 tall,
+    red on top (the stored left edge) and blue at the bottom.
+    """
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(path, format="JPEG", exif=exif.tobytes(), quality=95)
+    return path
+
+
+def probs_run(layout, run_id: str, given, probs, *, embeddings=None) -> None:
+    """A succeeded scan run holding `probs` (N, K) as its out-of-fold probabilities for labels `given`."""
+    from core.config import resolve_config
+    from core.runs.folder import RunWriter, create_run, write_embeddings, write_oof
+
+    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
+    ids = [f"img_{i:04d}.png" for i in range(len(given))]
+    write_oof(run_dir, ids, np.arange(len(given)) % 3, np.asarray(given), probs)
+    if embeddings is not None:
+        write_embeddings(run_dir, ids, ["train"] * len(ids), embeddings)
+    RunWriter(run_dir).status(state="succeeded", labels="original")

@@ -11,11 +11,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from core.io.images import ImageError, open_rgb, read_header
-
-
-def _noise(size: int = 64, seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8), mode="RGB")
+from tests.support.builders import noise_image, rotated_jpeg
 
 
 def _truncate(path: Path) -> Path:
@@ -33,20 +29,6 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     body = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
     path.write_bytes(body + chunk(b"IEND", b""))
-    return path
-
-
-def _rotated_jpeg(path: Path) -> Path:
-    """Stored 40 wide x 20 tall, left half red, right half blue, with EXIF orientation 6.
-
-    Orientation 6 means "rotate 90 degrees clockwise to view": upright it is 20 wide x 40 tall,
-    red on top (the stored left edge) and blue at the bottom.
-    """
-    stored = Image.new("RGB", (40, 20), (0, 0, 255))
-    stored.paste((255, 0, 0), (0, 0, 20, 20))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    stored.save(path, format="JPEG", exif=exif.tobytes(), quality=95)
     return path
 
 
@@ -139,7 +121,7 @@ def test_sixteen_bit_png_is_scaled_to_eight_bit_not_stretched(tmp_path):
 
 
 def test_exif_orientation_six_is_shown_upright(tmp_path):
-    path = _rotated_jpeg(tmp_path / "rotated.jpg")
+    path = rotated_jpeg(tmp_path / "rotated.jpg")
     image = open_rgb(path)
     assert image.mode == "RGB"
     assert image.size == (20, 40)  # sides swapped
@@ -152,7 +134,7 @@ def test_exif_orientation_six_is_shown_upright(tmp_path):
 
 def test_draft_decoding_for_thumbnails_still_gives_at_least_the_draft_size(tmp_path):
     path = tmp_path / "big.jpg"
-    _noise(640).save(path, quality=90)
+    noise_image(640).save(path, quality=90)
     image = open_rgb(path, draft_size=(160, 160))
     assert image.mode == "RGB"
     assert min(image.size) >= 160 and image.size[0] <= 640
@@ -181,7 +163,7 @@ def test_empty_file_is_refused_by_name(tmp_path):
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_truncated_image_is_refused_not_padded_with_grey(tmp_path, fmt):
     path = tmp_path / f"cut.{fmt.lower()}"
-    _noise(128, seed=3).save(path, format=fmt)
+    noise_image(128, seed=3).save(path, format=fmt)
     _truncate(path)
     with pytest.raises(ImageError, match=f"cut.{fmt.lower()}") as caught:
         open_rgb(path)
@@ -191,10 +173,10 @@ def test_truncated_image_is_refused_not_padded_with_grey(tmp_path, fmt):
 
 def test_read_header_reads_only_the_header(tmp_path, decoded):
     png = tmp_path / "plain.png"
-    _noise(48).save(png)
-    _noise(48).save(tmp_path / "cut.png")
+    noise_image(48).save(png)
+    noise_image(48).save(tmp_path / "cut.png")
     cut = _truncate(tmp_path / "cut.png")
-    jpeg = _rotated_jpeg(tmp_path / "rotated.jpg")
+    jpeg = rotated_jpeg(tmp_path / "rotated.jpg")
     assert read_header(png) == (48, 48, "RGB", "PNG")
     assert read_header(cut) == (48, 48, "RGB", "PNG")  # the header is intact; only pixels are missing
     assert read_header(jpeg)[:2] == (20, 40)
@@ -225,7 +207,7 @@ def test_our_pixel_limit_holds_even_when_pillows_is_switched_off(tmp_path, decod
 
 def test_low_max_pixels_refuses_a_real_image_before_decoding(tmp_path, decoded):
     path = tmp_path / "real.png"
-    _noise(64).save(path)
+    noise_image(64).save(path)
     with pytest.raises(ImageError, match=r"real\.png: 64x64 = 4,096 pixels exceeds the limit of 1,000"):
         open_rgb(path, max_pixels=1000)
     assert decoded == []

@@ -10,8 +10,8 @@ from core.config import resolve_config
 from core.issues.data_issues import data_issues
 from core.issues.label_issues import FILTERS, ISSUE_COLUMNS, label_issues
 from core.issues.run_issues import issues_for_runs, run_pred_probs
-from core.project.layout import open_layout
-from core.runs.folder import RunWriter, create_run, write_embeddings, write_oof
+from core.runs.folder import create_run
+from tests.support.builders import probs_run
 
 
 def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int = 0):
@@ -40,22 +40,6 @@ def planted_embeddings(seed: int = 0):
     train[250] = test[5] + 1e-4  # leakage
     train[60] = rng.normal(0, 1, 16) - 60  # outlier
     return labels, train, test
-
-
-def _fixture_run(layout, run_id: str, given, probs, *, embeddings=None) -> None:
-    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
-    ids = [f"img_{i:04d}.png" for i in range(len(given))]
-    write_oof(run_dir, ids, np.arange(len(given)) % 3, np.asarray(given), probs)
-    if embeddings is not None:
-        write_embeddings(run_dir, ids, ["train"] * len(ids), embeddings)
-    RunWriter(run_dir).status(state="succeeded", labels="original")
-
-
-@pytest.fixture
-def layout(tmp_path, make_project):
-    layout = open_layout(make_project(tmp_path))
-    layout.ensure_work_dir()
-    return layout
 
 
 def test_label_issues_find_the_seeded_flips():
@@ -171,8 +155,8 @@ def test_averaging_runs_ranks_flips_better_than_either_run(layout):
     logits = rng.normal(0, 1.0, probs_a.shape)
     logits[np.arange(len(true)), true] += 3.0
     probs_b = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    _fixture_run(layout, "run-a", given, probs_a)
-    _fixture_run(layout, "run-b", given, probs_b)
+    probs_run(layout, "run-a", given, probs_a)
+    probs_run(layout, "run-b", given, probs_b)
     ids, labels, averaged = run_pred_probs([layout.runs_dir / "run-a", layout.runs_dir / "run-b"])
     assert len(ids) == 800 and np.array_equal(labels, given)
     assert np.allclose(averaged, (probs_a + probs_b) / 2, atol=1e-6)
@@ -188,10 +172,10 @@ def test_averaging_runs_ranks_flips_better_than_either_run(layout):
 
 def test_run_pred_probs_refuses_runs_on_different_labels(layout):
     _, given, probs, _ = noisy_problem(n=60, seed=3)
-    _fixture_run(layout, "run-a", given, probs)
+    probs_run(layout, "run-a", given, probs)
     other = given.copy()
     other[5] = (other[5] + 1) % 5
-    _fixture_run(layout, "run-b", other, probs)
+    probs_run(layout, "run-b", other, probs)
     with pytest.raises(ValueError, match=r"different labels for 1 image\(s\), e.g. img_0005.png"):
         run_pred_probs([layout.runs_dir / "run-a", layout.runs_dir / "run-b"])
     create_run(layout, resolve_config(kind="scan"), run_id="run-c")
@@ -202,7 +186,7 @@ def test_run_pred_probs_refuses_runs_on_different_labels(layout):
 def test_issues_are_cached_per_run_and_recomputed_when_the_run_changes(layout):
     _, given, probs, _ = noisy_problem(n=300, seed=4)
     labels, train, _ = planted_embeddings()
-    _fixture_run(layout, "run-a", given, probs, embeddings=train[:300].astype(np.float32))
+    probs_run(layout, "run-a", given, probs, embeddings=train[:300].astype(np.float32))
     first = issues_for_runs(layout, ["run-a"])
     assert first.seconds > 0 and first.data is not None and not first.notes
     again = issues_for_runs(layout, ["run-a"])
@@ -221,7 +205,7 @@ def test_issues_are_cached_per_run_and_recomputed_when_the_run_changes(layout):
 
 def test_a_run_without_embeddings_still_gets_label_issues(layout):
     _, given, probs, _ = noisy_problem(n=200, seed=5)
-    _fixture_run(layout, "run-a", given, probs)
+    probs_run(layout, "run-a", given, probs)
     result = issues_for_runs(layout, ["run-a"])
     assert result.data is None and "wrote no embeddings" in result.notes[0]
     assert set(result.queue()["kinds"]) <= {"label"}
@@ -229,7 +213,7 @@ def test_a_run_without_embeddings_still_gets_label_issues(layout):
 
 def test_cli_issues_writes_the_ranked_csv(layout, run_cli, tmp_path):
     _, given, probs, _ = noisy_problem(n=150, seed=7)
-    _fixture_run(layout, "20260101-000000-scan-aaaa", given, probs)
+    probs_run(layout, "20260101-000000-scan-aaaa", given, probs)
     out = tmp_path / "issues.csv"
     code, stdout, stderr = run_cli(["issues", "--project", str(layout.root), "--out", str(out)])
     assert code == 0, stderr

@@ -6,11 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.config import resolve_config
 from core.issues.run_issues import issues_for_runs
 from core.labels.review import confident_examples, review_queue, top_classes
-from core.project.layout import open_layout
-from core.runs.folder import RunWriter, create_run, write_embeddings, write_oof
+from tests.support.builders import probs_run
 
 
 def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int = 0):
@@ -26,25 +24,9 @@ def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int 
     return true, given, probs, flipped
 
 
-def _fixture_run(layout, run_id: str, given, probs, *, embeddings=None) -> None:
-    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
-    ids = [f"img_{i:04d}.png" for i in range(len(given))]
-    write_oof(run_dir, ids, np.arange(len(given)) % 3, np.asarray(given), probs)
-    if embeddings is not None:
-        write_embeddings(run_dir, ids, ["train"] * len(ids), embeddings)
-    RunWriter(run_dir).status(state="succeeded", labels="original")
-
-
-@pytest.fixture
-def layout(tmp_path, make_project):
-    layout = open_layout(make_project(tmp_path))
-    layout.ensure_work_dir()
-    return layout
-
-
 def test_review_queue_filters_skips_and_leaves_out_decided(layout):
     _, given, probs, _ = noisy_problem(n=400, seed=6)
-    _fixture_run(layout, "run-a", given, probs)
+    probs_run(layout, "run-a", given, probs)
     queue = issues_for_runs(layout, ["run-a"]).queue()
     assert queue["is_label_issue"].all() and queue["label_score"].is_monotonic_increasing
     first, second = queue["ID"].iloc[:2]

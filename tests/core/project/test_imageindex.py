@@ -5,32 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 import core.project.imageindex as imageindex
 from core.project.imageindex import scan_images
-
-
-def _noise(size: int = 64, seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8), mode="RGB")
-
-
-def _rotated_jpeg(path: Path) -> Path:
-    """Stored 40 wide x 20 tall, left half red, right half blue, with EXIF orientation 6.
-
-    Orientation 6 means "rotate 90 degrees clockwise to view": upright it is 20 wide x 40 tall,
-    red on top (the stored left edge) and blue at the bottom.
-    """
-    stored = Image.new("RGB", (40, 20), (0, 0, 255))
-    stored.paste((255, 0, 0), (0, 0, 20, 20))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    stored.save(path, format="JPEG", exif=exif.tobytes(), quality=95)
-    return path
-
+from tests.support.builders import noise_image, rotated_jpeg
 
 # --- the image index ---------------------------------------------------------------------------
 
@@ -41,14 +21,14 @@ def folders(tmp_path):
     train.mkdir()
     test.mkdir()
     for n in range(3):
-        _noise(64, seed=n).save(train / f"img_{n}.png")
-    _noise(300, seed=9).save(train / "large.jpg", quality=90)
-    _rotated_jpeg(train / "rotated.jpg")
+        noise_image(64, seed=n).save(train / f"img_{n}.png")
+    noise_image(300, seed=9).save(train / "large.jpg", quality=90)
+    rotated_jpeg(train / "rotated.jpg")
     (train / "sub").mkdir()
-    _noise(32, seed=7).save(train / "sub" / "nested.png")
+    noise_image(32, seed=7).save(train / "sub" / "nested.png")
     (train / "notes.txt").write_text("not an image")
     (train / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    _noise(40, seed=8).save(test / "t_0.png")
+    noise_image(40, seed=8).save(test / "t_0.png")
     return [("train", train), ("test", test)]
 
 
@@ -100,7 +80,7 @@ def test_second_scan_decodes_nothing_and_a_rewritten_file_gets_a_new_thumbnail(t
 
     target = folders[0][1] / "img_1.png"
     old_thumb = first.set_index("name").loc["img_1.png", "thumb"]
-    _noise(50, seed=42).save(target)
+    noise_image(50, seed=42).save(target)
     stat = target.stat()
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     third = scan_images(folders, cache, workers=1).set_index("name")
@@ -126,8 +106,8 @@ def test_a_deleted_thumbnail_is_rebuilt_and_a_removed_file_leaves_the_index(tmp_
 def test_index_refuses_an_oversized_image_without_decoding_it(tmp_path, decoded):
     folder = tmp_path / "train"
     folder.mkdir()
-    _noise(64).save(folder / "big.png")
-    _noise(16).save(folder / "small.png")
+    noise_image(64).save(folder / "big.png")
+    noise_image(16).save(folder / "small.png")
     index = scan_images([("train", folder)], tmp_path / "cache", max_pixels=1000, workers=1).set_index("name")
     assert "exceeds the limit of 1,000" in index.loc["big.png", "error"]
     assert index.loc["big.png", "error"].startswith("train/big.png: ")
@@ -138,8 +118,8 @@ def test_index_refuses_an_oversized_image_without_decoding_it(tmp_path, decoded)
 def test_changing_the_pixel_limit_rechecks_cached_images(tmp_path, monkeypatch):
     folder = tmp_path / "train"
     folder.mkdir()
-    _noise(64).save(folder / "big.png")
-    _noise(16).save(folder / "small.png")
+    noise_image(64).save(folder / "big.png")
+    noise_image(16).save(folder / "small.png")
     cache = tmp_path / "cache"
     assert (scan_images([("train", folder)], cache, workers=1)["error"] == "").all()
     strict = scan_images([("train", folder)], cache, max_pixels=1000, workers=1).set_index("name")

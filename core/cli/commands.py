@@ -8,7 +8,7 @@ workbench scan  --project DIR [--set KEY=VALUE ...]                         last
 workbench train --project DIR [--config FILE] [--set KEY=VALUE ...] [--detach]  last line: the run id
 workbench jobs --project DIR
 workbench cancel --project DIR RUN
-workbench issues --project DIR [--run RUN ...] [--out CSV]      ranked label issues (CSV)
+workbench issues --project DIR [--run RUN ...] [--out CSV] [--health]   ranked label issues (CSV); label health
 workbench relabel --project DIR ID LABEL | --drop ID | --keep ID
 workbench export --project DIR                                  last line: the new version's path
 """
@@ -20,6 +20,31 @@ import argparse
 from core.cli.labels import cmd_export, cmd_issues, cmd_relabel
 from core.cli.project import cmd_check, cmd_demo, cmd_import, cmd_serve
 from core.cli.runs import cmd_cancel, cmd_jobs, cmd_scan, cmd_train
+
+
+def _add_issues_command(sub) -> None:
+    """`workbench issues`: its options are many enough for a function of their own."""
+    issues = sub.add_parser("issues", help="ranked label issues of a run (cleanlab), as CSV")
+    issues.add_argument("--project", required=True)
+    issues.add_argument(
+        "--run", action="append", help="run id (default: the newest finished); repeat to average runs' probabilities"
+    )
+    issues.add_argument("--out", help="CSV to write (default: standard output)")
+    issues.add_argument(
+        "--health",
+        action="store_true",
+        help="also print label health: likely wrong labels overall and per class, overlapping class pairs",
+    )
+    issues.add_argument(
+        "--labels-only", action="store_true", help="skip Datalab (outliers, duplicates, leakage): faster on big sets"
+    )
+    issues.add_argument(
+        "--filter-by",
+        help="which rows is_label_issue marks: ranked_calibrated (the default, what the Issues page uses: the lowest "
+        "label scores, as many as cleanlab's calibrated estimate of wrong labels) or one of cleanlab's "
+        "find_label_issues filters (prune_by_noise_rate, both, ...)",
+    )
+    issues.set_defaults(func=cmd_issues)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,22 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("run")
     cancel.set_defaults(func=cmd_cancel)
 
-    issues = sub.add_parser("issues", help="ranked label issues of a run (cleanlab), as CSV")
-    issues.add_argument("--project", required=True)
-    issues.add_argument(
-        "--run", action="append", help="run id (default: the newest finished); repeat to average runs' probabilities"
-    )
-    issues.add_argument("--out", help="CSV to write (default: standard output)")
-    issues.add_argument(
-        "--labels-only", action="store_true", help="skip Datalab (outliers, duplicates, leakage): faster on big sets"
-    )
-    issues.add_argument(
-        "--filter-by",
-        help="which rows is_label_issue marks: ranked_calibrated (the default, what the Issues page uses: the lowest "
-        "label scores, as many as cleanlab's calibrated estimate of wrong labels) or one of cleanlab's "
-        "find_label_issues filters (prune_by_noise_rate, both, ...)",
-    )
-    issues.set_defaults(func=cmd_issues)
+    _add_issues_command(sub)
 
     relabel = sub.add_parser("relabel", help="record a decision: ID LABEL, --drop ID or --keep ID")
     relabel.add_argument("--project", required=True)

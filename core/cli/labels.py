@@ -61,6 +61,13 @@ def cmd_issues(args: argparse.Namespace) -> int:
             f"rare-class images {int(data['is_class_imbalance_issue'].sum())}",
             file=sys.stderr,
         )
+    if args.health:
+        from core.issues.health import label_health
+        from core.runs.folder import prob_columns
+
+        health = label_health(result.labels["given_label"], result.labels[prob_columns(result.num_classes)])
+        _, _, names = label_lookup(layout)
+        print(health.summary({index: name for name, index in names.items()}), file=sys.stderr)
     if args.out:
         path = write_csv_atomic(table, Path(args.out).expanduser())
         print(path)

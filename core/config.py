@@ -241,11 +241,13 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     return cls(**values)
 
 
-def validate(config: RunConfig) -> RunConfig:
+def validate(config: RunConfig, *, check_timm: bool = True) -> RunConfig:
     """Check values that types alone cannot; raises ConfigError naming the key.
 
     Choices come from the fields' metadata; ranges are checked here; train.optimizer and
-    train.scheduler against the installed timm's lists (`_check_timm_names`).
+    train.scheduler against the installed timm's lists (`_check_timm_names`) when `check_timm`:
+    a config being resolved for a new run is checked, a run folder's saved config is read as it is
+    (an old run whose scheduler timm no longer takes still opens, and reading starts no subprocess).
     """
     for key, f in config_fields():
         choices, value = f.metadata.get("choices"), _value_at(config, key)
@@ -272,7 +274,8 @@ def validate(config: RunConfig) -> RunConfig:
     for ok, key, value, wanted in checks:
         if not ok:
             raise ConfigError(f"{key}: {value!r} must be {wanted}")
-    _check_timm_names(config)
+    if check_timm:
+        _check_timm_names(config)
     return config
 
 
@@ -312,8 +315,8 @@ def _check_timm_names(config: RunConfig) -> None:
         raise ConfigError(f"{key}: {value!r} is not one of timm's {listing}; {hint}")
 
 
-def from_dict(data: dict[str, Any]) -> RunConfig:
-    return validate(_build(RunConfig, data, ""))
+def from_dict(data: dict[str, Any], *, check_timm: bool = True) -> RunConfig:
+    return validate(_build(RunConfig, data, ""), check_timm=check_timm)
 
 
 def apply_overrides(config: RunConfig, overrides: list[str] | tuple[str, ...]) -> RunConfig:
@@ -348,6 +351,10 @@ def resolve_config(
     config = RunConfig()
     if file is not None:
         config = load_config(file)
+        try:
+            validate(config)  # a new run from this file: timm's names are checked too (not when reading a run)
+        except ConfigError as exc:
+            raise ConfigError(f"{file}: {exc}") from exc
     if kind is not None:
         config = replace(config, kind=_coerce(kind, _field_type(RunConfig, "kind"), "kind"))
     return apply_overrides(config, list(overrides))
@@ -372,6 +379,6 @@ def load_config(path: str | Path) -> RunConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        return from_dict(data or {})
+        return from_dict(data or {}, check_timm=False)  # a saved config is read as it is (see `validate`)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import streamlit as st
 
+from core.config import ConfigError
 from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached
 from core.project.layout import open_layout
-from core.runs.catalog import list_runs, retrain_config
+from core.runs.catalog import list_runs
 from core.runs.jobs import start_job
 from workbench import state
 from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review
@@ -113,10 +114,12 @@ elif view == KIND_TITLES["class_imbalance"]:
 else:
     version = export_panel(layout, active=active)
     if version is not None:
-        config = retrain_config(active_run.config(), layout.labels_dir)
-        if config.data.labels != f"v{version}":
-            config = replace(config, data=replace(config.data, labels=f"v{version}"))
-        run_dir = start_job(layout, config)
-        state.set_watched_run(run_dir.name)
-        state.set_flash(f"Started {run_dir.name}: the config of {active} on labels v{version}.")
-        st.rerun()
+        try:
+            config = replace(active_run.config(), data=replace(active_run.config().data, labels=f"v{version}"))
+        except ConfigError as exc:
+            st.error(f"Run {active}'s config cannot be used for a retrain: {exc}")
+        else:
+            run_dir = start_job(layout, config)
+            state.set_watched_run(run_dir.name)
+            state.set_flash(f"Started {run_dir.name}: the config of {active} on labels v{version}.")
+            st.rerun()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.config import RunConfig
+from core.config import ConfigError, RunConfig
 from core.labels.versions import label_versions
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs
@@ -45,7 +45,10 @@ base = st.selectbox(
 defaults = RunConfig()
 if base != "defaults":
     chosen = next(r for r in runs if r.run_id == base)
-    defaults = chosen.config()
+    try:
+        defaults = chosen.config()
+    except ConfigError as exc:  # a damaged or hand-edited config.yaml: start from the defaults instead
+        st.error(f"Run {base}'s config cannot be used, the form shows the defaults: {exc}")
 kind = (
     st.segmented_control(
         "Kind",

@@ -218,3 +218,17 @@ def test_tests_mirror_the_tree():
         if p.is_dir() and p.name != "__pycache__" and not (CORE / p.name).is_dir()
     ]
     assert strays == []
+
+
+def test_no_package_imports_a_module_that_is_also_run_with_python_m():
+    """`python -m core.pkg.mod` runs mod a second time when core/pkg/__init__.py imported it first (a RuntimeWarning
+    in every job log): such modules stay out of the tables of contents' imports."""
+    modules = _core_modules()
+    offenders = []
+    for name, path in modules.items():
+        if path.name == "__init__.py" or 'if __name__ == "__main__"' not in path.read_text(encoding="utf-8"):
+            continue
+        package = name.rsplit(".", 1)[0]
+        if package in modules and name in _core_imports(modules[package], modules):
+            offenders.append(f"{package}/__init__.py imports {name}")
+    assert offenders == []

@@ -92,7 +92,7 @@ def load_dataset(root: str | Path, *, callbacks: Callbacks | None = None, worker
     classes = _read_classes(layout, report, encodings)
     train, classes = _read_train(layout, report, encodings, index=index, classes=classes)
     test = _read_test(layout, report, encodings, index=index)
-    test_labels = _read_test_labels(layout, report, encodings, test_ids=set(test["ID"]))
+    test_labels = _read_test_labels(layout, report, encodings, test_ids=set(test["ID"]), classes=classes)
     return Dataset(
         layout=layout,
         train=train,
@@ -288,9 +288,16 @@ def _read_test(
 
 
 def _read_test_labels(
-    layout: ProjectLayout, report: CheckReport, encodings: dict[str, str], *, test_ids: set[str]
+    layout: ProjectLayout,
+    report: CheckReport,
+    encodings: dict[str, str],
+    *,
+    test_ids: set[str],
+    classes: Mapping[int, str],
 ) -> pd.DataFrame | None:
-    """The labelled hold-out (ID, target) restricted to usable test IDs; None without test_labels.csv."""
+    """The labelled hold-out (ID, target) restricted to usable test IDs and to the project's classes
+    (a target outside them could never be predicted and would fail every test metric); None without
+    test_labels.csv."""
     s = layout.settings
     name = layout.test_labels_csv.name
     if not layout.test_labels_csv.is_file():
@@ -319,7 +326,22 @@ def _read_test_labels(
             file=name,
             items=ids,
         )
-    return labels.loc[~unknown].reset_index(drop=True)
+    not_a_class = ~labels["target"].isin(list(classes)) & ~unknown if classes else pd.Series(False, index=labels.index)
+    if not_a_class.any():
+        rows = row_numbers(labels, not_a_class)
+        named = [
+            f"row {r}: {i} -> {v}"
+            for r, i, v in zip(rows, labels.loc[not_a_class, "ID"], labels.loc[not_a_class, "target"], strict=True)
+        ]
+        report.add(
+            "warning",
+            "label_not_a_class",
+            f"{name}: {len(rows)} label(s) are not classes of this project (0..{max(classes)}); "
+            f"ignored: {examples(named)}",
+            file=name,
+            items=rows,
+        )
+    return labels.loc[~unknown & ~not_a_class].reset_index(drop=True)
 
 
 def format_report(dataset: Dataset) -> str:

@@ -12,7 +12,10 @@ from pathlib import Path
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: label decisions (history kept: an image's current label is its latest decision),
-    #    exported label versions, and a job index (never used; dropped by 3).
+    #    exported label versions, and a job index. The jobs table was never used (the job list is
+    #    rebuilt from the run folders and live pids, core.runs.catalog, which a crash cannot leave
+    #    out of date). It stays: dropping it would need a migration, and a new schema version locks
+    #    out every teammate still on the previous workbench (it refuses a newer database).
     """
     CREATE TABLE label_decisions (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,13 +55,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE label_versions ADD COLUMN changes_path TEXT;
     ALTER TABLE label_versions ADD COLUMN decisions_through INTEGER
     """,
-    # 3: the jobs table of migration 1 was never used: the job list is rebuilt from the run folders
-    #    and live pids (core.runs.catalog), which a crash cannot leave out of date.
-    """
-    DROP TABLE IF EXISTS jobs
-    """,
 )
-
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -164,7 +164,16 @@ def test_a_bad_optimizer_in_a_file_names_the_file_and_the_key(timm_lists, tmp_pa
     path = tmp_path / "run.yaml"
     path.write_text("kind: train\ntrain:\n  optimizer: adamm\n")
     with pytest.raises(ConfigError, match=r"run\.yaml: train\.optimizer: 'adamm' .*did you mean adam"):
-        load_config(path)
+        resolve_config(file=path)
+
+
+def test_a_saved_run_config_is_read_as_it_is_even_with_a_name_timm_no_longer_takes(timm_lists, tmp_path):
+    """An old run folder still opens (the Train page's "Start from", Retrain), and reading starts no timm."""
+    path = tmp_path / "config.yaml"
+    path.write_text("kind: train\ntrain:\n  scheduler: plateau\n")
+    assert load_config(path).train.scheduler == "plateau" and timm_lists == []
+    with pytest.raises(ConfigError, match=r"train\.scheduler: 'plateau'"):
+        resolve_config(file=path)
 
 
 def test_without_timm_lists_the_names_pass_and_timm_judges_them_later(monkeypatch):

@@ -394,6 +394,19 @@ def test_test_labels_hold_out_with_unknown_ids(tmp_path, make_project, run_cli):
     assert "labelled test hold-out: 3 rows (test metrics enabled)" in out
 
 
+def test_test_labels_that_are_not_classes_are_named_and_left_out(tmp_path, make_project, run_cli):
+    """A hold-out label outside the project's classes would fail every test metric of every run."""
+    root = make_project(tmp_path)  # classes 0..2
+    (root / "test_labels.csv").write_text("ID,target\ntest_0.png,0\ntest_1.png,3\ntest_2.png,2\n")
+    dataset = _load(root)
+    finding = _only(dataset, "label_not_a_class")
+    assert finding.level == "warning" and finding.items == ("3",)
+    assert "row 3: test_1.png -> 3" in finding.message and "(0..2)" in finding.message
+    assert dataset.test_labels.to_dict("list") == {"ID": ["test_0.png", "test_2.png"], "target": [0, 2]}
+    _, out, _ = run_cli(["check", "--project", str(root)])
+    assert "labelled test hold-out: 2 rows (test metrics enabled)" in out
+
+
 # --- paths that leave the project ---------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ def test_connect_creates_a_wal_database_at_the_current_schema(tmp_path):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 1
         assert db.schema_version(connection) == db.SCHEMA_VERSION
-        assert _tables(connection) == ["label_decisions", "label_versions"]
+        assert _tables(connection) == ["jobs", "label_decisions", "label_versions"]  # jobs: unused, see core.project.db
     finally:
         connection.close()
 
@@ -44,7 +44,7 @@ def test_connect_again_keeps_data_and_migrates_nothing(tmp_path):
         assert again.execute("SELECT image_id, action, new_label FROM label_decisions").fetchall() == [
             ("a.png", "relabel", 2)
         ]
-        assert _tables(again) == ["label_decisions", "label_versions"]
+        assert _tables(again) == ["jobs", "label_decisions", "label_versions"]
     finally:
         again.close()
 
@@ -84,7 +84,7 @@ def test_two_connections_opened_together_both_migrate_safely(tmp_path):
     assert versions == [db.SCHEMA_VERSION] * 4
     check = db.connect(path)
     try:
-        assert _tables(check) == ["label_decisions", "label_versions"]
+        assert _tables(check) == ["jobs", "label_decisions", "label_versions"]
     finally:
         check.close()
 
@@ -98,24 +98,6 @@ def test_a_second_connection_sees_the_first_ones_writes(tmp_path):
     finally:
         writer.close()
         reader.close()
-
-
-def test_a_version_2_database_loses_the_unused_jobs_table_and_keeps_its_decisions(tmp_path):
-    path = tmp_path / "workbench.db"
-    raw = sqlite3.connect(path, isolation_level=None)
-    for script in db.MIGRATIONS[:2]:
-        raw.executescript(script)
-    raw.execute("PRAGMA user_version = 2")
-    raw.execute("INSERT INTO label_decisions (image_id, action, source) VALUES ('a.png', 'keep', 'test')")
-    assert _tables(raw) == ["jobs", "label_decisions", "label_versions"]
-    raw.close()
-    upgraded = db.connect(path)
-    try:
-        assert db.schema_version(upgraded) == db.SCHEMA_VERSION == 3
-        assert _tables(upgraded) == ["label_decisions", "label_versions"]
-        assert upgraded.execute("SELECT image_id, action FROM label_decisions").fetchall() == [("a.png", "keep")]
-    finally:
-        upgraded.close()
 
 
 def test_a_database_from_a_newer_workbench_is_refused(tmp_path):

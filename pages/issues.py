@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
-from core.config import ConfigError
 from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs
-from core.runs.jobs import start_job
 from workbench import state
 from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review
 from workbench.components import review as rv
 from workbench.components.class_balance import class_balance_view
 from workbench.components.gallery import gallery
+from workbench.components.job_panel import start_retrain
 from workbench.components.label_export import export_panel
 from workbench.components.review_queue import review_queue_view
 
@@ -114,12 +111,4 @@ elif view == KIND_TITLES["class_imbalance"]:
 else:
     version = export_panel(layout, active=active)
     if version is not None:
-        try:
-            config = replace(active_run.config(), data=replace(active_run.config().data, labels=f"v{version}"))
-        except ConfigError as exc:
-            st.error(f"Run {active}'s config cannot be used for a retrain: {exc}")
-        else:
-            run_dir = start_job(layout, config)
-            state.set_watched_run(run_dir.name)
-            state.set_flash(f"Started {run_dir.name}: the config of {active} on labels v{version}.")
-            st.rerun()
+        start_retrain(layout, active_run, labels=f"v{version}")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ConfigError
 from core.project.layout import open_layout
-from core.runs.catalog import list_runs, retrain_config, runs_table
+from core.runs.catalog import list_runs, runs_table
 from core.runs.folder import ACTIVE
-from core.runs.jobs import start_job
 from workbench import state
 from workbench.cache import dataset
-from workbench.components.job_panel import live_run_card
+from workbench.components.job_panel import live_run_card, start_retrain
 from workbench.components.run_comparison import run_comparison
 
 project = state.current_project()
@@ -63,15 +61,7 @@ if selected.state == "succeeded" and selected.run_id != active:
         st.rerun()
 if selected.state not in ACTIVE:
     if actions.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
-        try:
-            config = retrain_config(selected.config(), layout.labels_dir)
-        except ConfigError as exc:
-            st.error(f"Run {selected.run_id}'s config cannot be used for a retrain: {exc}")
-        else:
-            run_dir = start_job(layout, config)
-            state.set_watched_run(run_dir.name)
-            state.set_flash(f"Started {run_dir.name}: the same config on labels {config.data.labels}.")
-            st.rerun()
+        start_retrain(layout, selected)
 live_run_card(layout, selected.run_id, selected.status)
 
 succeeded = [r for r in runs if r.state == "succeeded"]

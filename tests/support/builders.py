@@ -98,3 +98,16 @@ def probs_run(layout, run_id: str, given, probs, *, embeddings=None) -> None:
     if embeddings is not None:
         write_embeddings(run_dir, ids, ["train"] * len(ids), embeddings)
     RunWriter(run_dir).status(state="succeeded", labels="original")
+
+
+def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int = 0):
+    """(true, given, pred_probs, flipped): a model right ~90% of the time on the truth, labels flipped at random."""
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, k, n)
+    flipped = rng.random(n) < flip_rate
+    given = true.copy()
+    given[flipped] = (true[flipped] + rng.integers(1, k, flipped.sum())) % k
+    logits = rng.normal(0, 1.0, (n, k))
+    logits[np.arange(n), true] += 3.0
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return true, given, probs, flipped

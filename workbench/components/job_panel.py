@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.project.layout import ProjectLayout
-from core.runs.catalog import list_runs
+from core.runs.catalog import RunInfo, list_runs
 from core.runs.folder import ACTIVE, read_events, read_status, tail_log
 from core.runs.jobs import cancel_job, refresh_liveness
 from workbench import state
@@ -130,3 +130,25 @@ def live_jobs_panel(layout: ProjectLayout, *, show_finished: int = 1) -> None:
     """Poll every second while a job is queued or running; otherwise draw once."""
     any_active = any(r.state in ACTIVE for r in list_runs(layout))
     (_polling_panel if any_active else _static_panel)(layout, show_finished=show_finished)
+
+
+def start_retrain(layout: ProjectLayout, base: RunInfo, labels: str | None = None) -> None:
+    """Start `base`'s config again on newer labels (`labels`, e.g. "v3"; None: the newest version),
+    follow it on the Train page and rerun; a config that cannot be read is shown as an error."""
+    from dataclasses import replace
+
+    from core.config import ConfigError
+    from core.runs.catalog import retrain_config
+    from core.runs.jobs import start_job
+
+    try:
+        config = retrain_config(base.config(), layout.labels_dir)
+    except ConfigError as exc:
+        st.error(f"Run {base.run_id}'s config cannot be used for a retrain: {exc}")
+        return
+    if labels is not None:
+        config = replace(config, data=replace(config.data, labels=labels))
+    run_dir = start_job(layout, config)
+    state.set_watched_run(run_dir.name)
+    state.set_flash(f"Started {run_dir.name}: the config of {base.run_id} on labels {config.data.labels}.")
+    st.rerun()

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from core.issues.run_issues import issues_for_runs
 from core.labels.review import confident_examples, review_queue, top_classes
-from tests.support.builders import probs_run
-
-
-def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int = 0):
-    """(true, given, pred_probs, flipped): a model right ~90% of the time on the truth, labels flipped at random."""
-    rng = np.random.default_rng(seed)
-    true = rng.integers(0, k, n)
-    flipped = rng.random(n) < flip_rate
-    given = true.copy()
-    given[flipped] = (true[flipped] + rng.integers(1, k, flipped.sum())) % k
-    logits = rng.normal(0, 1.0, (n, k))
-    logits[np.arange(n), true] += 3.0
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return true, given, probs, flipped
+from tests.support.builders import noisy_problem, probs_run
 
 
 def test_review_queue_filters_skips_and_leaves_out_decided(layout):

@@ -77,6 +77,11 @@ def measure(name: str, root: Path, truth_csv: Path, *, size: int, seed: int) -> 
 
     print(f"\n{name}: {len(table):,} train images, {k} wrong labels ({root})")
     note(f"scan ({size} px, fold seed {seed}): {scan_s:.0f} s on this machine (0 s when reused)")
+    for run_id in run_ids:  # the run's own account: embedding (cached or not) and fitting
+        from core.runs.folder import read_events
+
+        lines = [e["text"] for e in read_events(layout.runs_dir / run_id, kinds=("message",))]
+        note(f"run {run_id}: " + "; ".join(t for t in lines if t.startswith(("scan finished", "pruning pass"))))
     report(BENCH, f"{name}: flagged (true {k})", int(flagged.sum()), "images")
     report(
         BENCH,

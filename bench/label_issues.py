@@ -52,7 +52,9 @@ def scan_runs(layout, sizes: list[int], *, seed: int = 0) -> list[str]:
         if run.kind == "scan" and run.state == "succeeded" and run.status.get("labels") == "original":
             size = run.config().scan.image_size
             default = resolve_config(kind="scan", overrides=overrides(size))
-            if run.config().scan == default.scan and run.config().data == default.data:
+            # A run from before scan.prune existed reads back with today's default: its metrics tell.
+            pruned_as_default = default.scan.prune == 0 or "scan_pruned" in run.status.get("metrics", {})
+            if run.config().scan == default.scan and run.config().data == default.data and pruned_as_default:
                 existing.setdefault(size, run.run_id)
     run_ids = []
     for size in sizes:

@@ -32,11 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.issues.label_issues import check_labels_and_probs
+from core.issues.label_issues import CONFIDENT, check_labels_and_probs, confidently_other
 
-CONFIDENT = 0.7  # probability of another class above which a row counts as confidently mislabeled
 CLASS_COLUMNS = ["target", "images", "likely_wrong", "likely_wrong_share", "cleanlab_estimate", "quality_score"]
-PAIR_COLUMNS = ["class_a", "class_b", "examples", "joint_probability"]
+PAIR_COLUMNS = ["class_a", "class_b", "examples", "joint_probability", "likely_wrong"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def label_health(labels, pred_probs) -> LabelHealth:
     from cleanlab.dataset import find_overlapping_classes, overall_label_health_score, rank_classes_by_label_quality
 
     estimated = int(num_label_issues(sub_labels, sub_probs, estimation_method="off_diagonal_calibrated"))
-    likely = (pred_probs.argmax(axis=1) != labels) & (pred_probs.max(axis=1) >= CONFIDENT)
+    likely = confidently_other(labels, pred_probs)
     score = float(overall_label_health_score(sub_labels, sub_probs, verbose=False))
     ranked = rank_classes_by_label_quality(labels=sub_labels, pred_probs=sub_probs)
     order = ranked["Class Index"].to_numpy(dtype=int)
@@ -123,6 +122,7 @@ def label_health(labels, pred_probs) -> LabelHealth:
             "joint_probability": pairs["Joint Probability"].to_numpy(dtype=float),
         }
     )
+    overlapping["likely_wrong"] = _pair_counts(overlapping, labels[likely], pred_probs[likely].argmax(axis=1))
     return LabelHealth(
         len(labels),
         int(likely.sum()),
@@ -131,6 +131,32 @@ def label_health(labels, pred_probs) -> LabelHealth:
         classes.reset_index(drop=True),
         overlapping.reset_index(drop=True),
     )
+
+
+def _pair_counts(pairs: pd.DataFrame, given: np.ndarray, suggested: np.ndarray) -> np.ndarray:
+    """Per pair: rows whose given and suggested classes are that pair, either way round."""
+    low, high = np.minimum(given, suggested), np.maximum(given, suggested)
+    a, b = pairs["class_a"].to_numpy(dtype=int), pairs["class_b"].to_numpy(dtype=int)
+    return np.array([int(((low == min(x, y)) & (high == max(x, y))).sum()) for x, y in zip(a, b)], dtype=int)
+
+
+def expected_precision(labels, pred_probs) -> float:
+    """The model's estimate of the share of wrong labels among these rows (0 for no rows).
+
+    Per row: the probability of the most likely other class minus that of the given class, floored
+    at 0 (cleanlab's normalized margin, read as a probability). It tracks the real share where classes
+    are well separated and overstates it where they overlap (the model is confident about images a
+    person would call ambiguous). Top 100 of the queue, estimate vs real (bench/label_health.py):
+    demo 0.84 vs 0.89; Fashion-MNIST mixed 0.90 vs 0.70, systematic 0.88 vs 0.63.
+    """
+    labels, pred_probs = np.asarray(labels, dtype=np.int64), np.asarray(pred_probs, dtype=np.float64)
+    if len(labels) == 0:
+        return 0.0
+    rows = np.arange(len(labels))
+    given = pred_probs[rows, labels]
+    others = pred_probs.copy()
+    others[rows, labels] = -np.inf
+    return float(np.clip(others.max(axis=1) - given, 0.0, 1.0).mean())
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

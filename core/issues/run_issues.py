@@ -39,7 +39,7 @@ KIND_TITLES = {
 }
 
 
-CACHE_FORMAT = 2  # bump when the cached tables change shape or meaning
+CACHE_FORMAT = 3  # bump when the cached tables change shape or meaning
 
 
 # --------------------------------------------------------------------------------------- runs

@@ -61,27 +61,74 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         callbacks.on_message(
             f"choosing the regularisation C from {', '.join(f'{c:g}' for c in grid.Cs)} by out-of-fold log-loss"
         )
-    steps = [EMBEDDING_SHARE + (1 - EMBEDDING_SHARE) * k / len(splits) for k in range(len(splits) + 1)]
-    where = dict(folds=len(splits))
-    for k, (train_rows, held_rows) in enumerate(splits):
-        callbacks.on_progress(progress=steps[k], message=f"fitting fold {k + 1}/{len(splits)}", fold=k, **where)
-        grid.fit_fold(k, train_rows, held_rows, train_emb, test_emb, labels, seed=data.seed)
-        # Written after every fold (with the C that is best so far), so a cancelled scan keeps what
-        # its finished folds scored.
-        _write_fold_outputs(inputs, grid, train_ids=train["ID"], test_ids=test["ID"], labels=labels, folds_done=k + 1)
-        predicted = grid.oof[grid.best, held_rows].argmax(axis=1)
-        callbacks.on_fold_end(fold=k, metrics=_fold_metrics(labels[held_rows], predicted, grid, inputs.num_classes))
-        callbacks.on_progress(progress=steps[k + 1], message=f"fold {k + 1}/{len(splits)} done", fold=k, **where)
+    prune = inputs.config.scan.prune
+    passes = 2 if prune > 0 and len(splits) > 1 else 1
+    fit = dict(splits=splits, train_emb=train_emb, test_emb=test_emb, labels=labels, seed=data.seed)
+    ids = dict(train_ids=train["ID"], test_ids=test["ID"])
+    span = (1 - EMBEDDING_SHARE) / passes
+    first_span = (EMBEDDING_SHARE, EMBEDDING_SHARE + span)
+    _fit_folds(inputs, grid, callbacks, progress=first_span, final=passes == 1, **fit, **ids)
     if len(grid.Cs) > 1:
         callbacks.on_message(
             "out-of-fold log-loss by C: "
             + ", ".join(f"{C:g}: {loss:.3f}" for C, loss in zip(grid.Cs, grid.losses))
             + f"; chosen C = {grid.Cs[grid.best]:g}"
         )
+    metrics = {"scan_C": float(grid.Cs[grid.best])}
+    if prune > 0 and len(splits) > 1:
+        first = grid.oof[grid.best]
+        scored = grid.fold_of >= 0
+        exclude = scored & (np.nan_to_num(first).argmax(axis=1) != labels) & (np.nan_to_num(first).max(axis=1) >= prune)
+        callbacks.on_message(
+            f"pruning pass: refitting every fold without the {int(exclude.sum())} training images the first pass "
+            f"puts in another class with probability >= {prune:g} (they are still scored)"
+        )
+        grid = _CGrid.create(grid.Cs[grid.best], n_train=len(train), n_test=len(test), num_classes=inputs.num_classes)
+        _fit_folds(inputs, grid, callbacks, progress=(first_span[1], 1.0), exclude=exclude, final=True, **fit, **ids)
+        metrics["scan_pruned"] = float(exclude.sum())
 
     fit_s = time.perf_counter() - started - embed_s
     callbacks.on_message(f"scan finished: embedding {embed_s:.1f} s, folds {fit_s:.1f} s")
-    return {"scan_C": float(grid.Cs[grid.best])}
+    return metrics
+
+
+def _fit_folds(
+    inputs: RunInputs,
+    grid: _CGrid,
+    callbacks: Callbacks,
+    *,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    train_emb: np.ndarray,
+    test_emb: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    train_ids: pd.Series,
+    test_ids: pd.Series,
+    progress: tuple[float, float],
+    final: bool,
+    exclude: np.ndarray | None = None,
+) -> None:
+    """Fit every fold of `grid` (training rows in `exclude` left out), writing the outputs as it goes.
+
+    final: this pass's fold metrics are the run's (a first pass that a pruning pass follows reports none).
+    """
+    start, end = progress
+    steps = [start + (end - start) * k / len(splits) for k in range(len(splits) + 1)]
+    where = dict(folds=len(splits))
+    for k, (train_rows, held_rows) in enumerate(splits):
+        callbacks.on_progress(progress=steps[k], message=f"fitting fold {k + 1}/{len(splits)}", fold=k, **where)
+        if exclude is not None:
+            train_rows = train_rows[~exclude[train_rows]]
+        grid.fit_fold(k, train_rows, held_rows, train_emb, test_emb, labels, seed=seed)
+        # The first pass writes after every fold (with the C that is best so far), so a cancelled
+        # scan keeps what its finished folds scored; the pruning pass replaces those files once done.
+        if exclude is None or k == len(splits) - 1:
+            _write_fold_outputs(inputs, grid, train_ids=train_ids, test_ids=test_ids, labels=labels, folds_done=k + 1)
+        if final:
+            predicted = grid.oof[grid.best, held_rows].argmax(axis=1)
+            metrics = _fold_metrics(labels[held_rows], predicted, grid, inputs.num_classes)
+            callbacks.on_fold_end(fold=k, metrics=metrics)
+        callbacks.on_progress(progress=steps[k + 1], message=f"fold {k + 1}/{len(splits)} done", fold=k, **where)
 
 
 def _embed(

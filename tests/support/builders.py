@@ -111,3 +111,25 @@ def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int 
     logits[np.arange(n), true] += 3.0
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     return true, given, probs, flipped
+
+
+def overlapping_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.05, seed: int = 0):
+    """(true, given, pred_probs, flipped) where classes 0 and 1 overlap, like shirt and T-shirt.
+
+    For an image of class 0 or 1 the model splits its probability between the two, leaning only a
+    little towards the true one (a person would call many of them ambiguous); classes 2..k-1 are well
+    separated and the model is confident on them. flip_rate of the labels go to a random other class.
+    """
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, k, n)
+    flipped = rng.random(n) < flip_rate
+    given = true.copy()
+    given[flipped] = (true[flipped] + rng.integers(1, k, flipped.sum())) % k
+    logits = rng.normal(0, 0.5, (n, k))
+    logits[np.arange(n), true] += 6.0
+    pair = np.isin(true, (0, 1))
+    lean = np.where(true[pair] == 0, 0.3, -0.3) + rng.normal(0, 0.5, pair.sum())
+    logits[pair, 0] = 6.0 + lean
+    logits[pair, 1] = 6.0 - lean
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return true, given, probs, flipped

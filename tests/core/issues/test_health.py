@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.issues.health import CONFIDENT, label_health
+from core.issues.health import expected_precision, label_health
+from core.issues.label_issues import CONFIDENT
 
 
 def overlapping_case(seed: int = 0):
@@ -93,3 +94,24 @@ def test_a_class_nobody_carries_and_a_single_class_are_handled():
 def test_bad_input_is_refused_by_name():
     with pytest.raises(ValueError, match="rows must sum to 1"):
         label_health(np.array([0, 1]), np.array([[0.5, 0.6], [0.5, 0.5]]))
+
+
+def test_overlapping_pairs_count_their_confident_flags():
+    labels, probs, _ = overlapping_case()
+    pairs = label_health(labels, probs).overlapping.set_index(["class_a", "class_b"])
+    pair = pairs.loc[(0, 1)] if (0, 1) in pairs.index else pairs.loc[(1, 0)]
+    # 200 images are plausible in both 0 and 1, none of them confidently in the other: no flag.
+    assert int(pair["likely_wrong"]) == 0
+    other = pairs.loc[(0, 2)] if (0, 2) in pairs.index else pairs.loc[(2, 0)]
+    assert int(other["likely_wrong"]) == 8  # the eight 2s the model calls 0
+
+
+def test_expected_precision_is_the_margin_of_the_other_class():
+    labels = np.array([0, 0, 1, 1])
+    probs = np.array([[0.1, 0.9], [0.6, 0.4], [0.5, 0.5], [0.2, 0.8]])
+    # margins: 0.9-0.1 = 0.8, 0 (given wins), 0.5-0.5 = 0, 0 (given wins)
+    assert expected_precision(labels, probs) == pytest.approx(0.2)
+    assert expected_precision(labels[:1], probs[:1]) == pytest.approx(0.8)
+    assert expected_precision(labels[:0], probs[:0]) == 0.0
+    three = np.array([[0.2, 0.5, 0.3]])
+    assert expected_precision(np.array([2]), three) == pytest.approx(0.2)  # best other (0.5) - given (0.3)

@@ -263,15 +263,40 @@ def test_scan_keeps_the_C_with_the_lowest_out_of_fold_log_loss(demo: Path, scann
     chosen = read_status(scanned)["metrics"]["scan_C"]
     assert set(map(float, losses)) == set(C_GRID)
     assert float(min(losses, key=lambda c: float(losses[c]))) == chosen
-    oof = pd.read_csv(scanned / "oof.csv", dtype={"ID": str})
-    assert log_loss(oof["given"].to_numpy(), oof[PROB_COLUMNS].to_numpy()) == pytest.approx(
-        min(map(float, losses.values())), abs=1e-3
-    )
     for weights in sorted((scanned / "weights").glob("fold*.safetensors")):
         from safetensors import safe_open
 
         with safe_open(str(weights), framework="numpy") as handle:
             assert float(handle.metadata()["C"]) == chosen and handle.metadata()["features"] == "multi"
+
+
+def test_the_pruning_pass_refits_without_the_confident_label_issues(scanned: Path):
+    from core.runs.folds import fold_splits
+
+    status = read_status(scanned)
+    chosen = status["metrics"]["scan_C"]
+    pruned = pd.read_csv(scanned / "oof.csv", dtype={"ID": str})
+    ids = pd.read_csv(scanned / "embeddings_ids.csv", dtype={"ID": str})
+    vectors = np.load(scanned / "embeddings.npy")[(ids["split"] == "train").to_numpy()]
+    train_ids = ids.loc[ids["split"] == "train", "ID"].tolist()
+    labels = pruned.set_index("ID").loc[train_ids, "given"].to_numpy()
+    # The first pass, redone from the run's own embeddings (same folds, seed and C).
+    first = np.zeros((len(labels), NUM_CLASSES))
+    for train_rows, held_rows in fold_splits(labels, folds=3, seed=0):
+        head = fit_linear(vectors[train_rows], labels[train_rows], C=chosen, seed=0)
+        first[held_rows] = predict_linear(head, vectors[held_rows], num_classes=NUM_CLASSES)
+    confident = int(((first.argmax(axis=1) != labels) & (first.max(axis=1) >= 0.7)).sum())
+    # Pruned: exactly the rows the first pass puts in another class with probability >= scan.prune
+    # (0.7), and every row still scored, by the refitted folds.
+    assert confident > 0 and status["metrics"]["scan_pruned"] == confident
+    messages = [e["text"] for e in read_events(scanned, kinds=("message",))]
+    assert any(f"without the {confident} training images" in m for m in messages)
+    final = pruned.set_index("ID").loc[train_ids, PROB_COLUMNS].to_numpy()
+    assert len(final) == len(labels) and not np.allclose(final, first, atol=1e-4)
+    # Unpruned, the out-of-fold probabilities would be the first pass's: the log-loss the C search reported.
+    line = next(m for m in messages if "log-loss by C:" in m)
+    losses = dict(pair.split(": ") for pair in line.split("by C: ")[1].split("; ")[0].split(", "))
+    assert log_loss(labels, first) == pytest.approx(float(losses[f"{chosen:g}"]), abs=1e-3)
 
 
 def test_a_fixed_C_skips_the_search(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

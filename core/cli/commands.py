@@ -9,8 +9,8 @@ workbench train --project DIR [--config FILE] [--set KEY=VALUE ...] [--detach]  
 workbench jobs --project DIR
 workbench cancel --project DIR RUN
 workbench issues --project DIR [--run RUN ...] [--out CSV] [--health]   ranked label issues (CSV); label health
-workbench relabel --project DIR ID LABEL | --drop ID | --keep ID
-workbench export --project DIR                                  last line: the new version's path
+workbench relabel --project DIR ID LABEL | --drop ID | --keep ID | --ambiguous ID
+workbench export --project DIR [--leave-out-ambiguous]          last line: the new version's path
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ def _add_issues_command(sub) -> None:
     )
     issues.add_argument(
         "--filter-by",
-        help="which rows is_label_issue marks: ranked_calibrated (the default, what the Issues page uses: the lowest "
-        "label scores, as many as cleanlab's calibrated estimate of wrong labels) or one of cleanlab's "
-        "find_label_issues filters (prune_by_noise_rate, both, ...)",
+        help="which rows is_label_issue marks: confident (the default, what the Issues page uses: the model puts the "
+        "image in another class with probability >= 0.8), ranked_calibrated (the lowest label scores, as many as "
+        "cleanlab's calibrated estimate of wrong labels) or one of cleanlab's find_label_issues filters "
+        "(prune_by_noise_rate, both, ...)",
     )
     issues.set_defaults(func=cmd_issues)
 
@@ -96,16 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_issues_command(sub)
 
-    relabel = sub.add_parser("relabel", help="record a decision: ID LABEL, --drop ID or --keep ID")
+    relabel = sub.add_parser("relabel", help="record a decision: ID LABEL, --drop ID, --keep ID or --ambiguous ID")
     relabel.add_argument("--project", required=True)
     relabel.add_argument("target", nargs="*", metavar="ID LABEL", help="image ID and its new class (index or name)")
     group = relabel.add_mutually_exclusive_group()
     group.add_argument("--drop", metavar="ID", help="remove the image from train")
     group.add_argument("--keep", metavar="ID", help="the image's label is right (brings a dropped image back)")
+    group.add_argument(
+        "--ambiguous",
+        metavar="ID",
+        help="plausible in two overlapping classes: not a label error; it keeps its label and leaves the review queue",
+    )
     relabel.set_defaults(func=cmd_relabel)
 
     export = sub.add_parser("export", help="write the next clean train CSV version; last line: its path")
     export.add_argument("--project", required=True)
+    export.add_argument(
+        "--leave-out-ambiguous",
+        action="store_true",
+        help="leave images marked ambiguous out of the version (default: they keep their label)",
+    )
     export.set_defaults(func=cmd_export)
     return parser
 

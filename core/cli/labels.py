@@ -114,10 +114,12 @@ def cmd_relabel(args: argparse.Namespace) -> int:
         image_id, action, label_text = args.drop, "drop", None
     elif args.keep:
         image_id, action, label_text = args.keep, "keep", None
+    elif args.ambiguous:
+        image_id, action, label_text = args.ambiguous, "ambiguous", None
     elif len(args.target) == 2:
         (image_id, label_text), action = args.target, "relabel"
     else:
-        print("error: give ID LABEL, or --drop ID, or --keep ID", file=sys.stderr)
+        print("error: give ID LABEL, or --drop ID, --keep ID or --ambiguous ID", file=sys.stderr)
         return 2
     try:
         labels, num_classes, names = label_lookup(layout)
@@ -158,13 +160,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     if layout is None:
         return 1
     try:
-        result = export_version(layout)
+        result = export_version(layout, leave_out_ambiguous=args.leave_out_ambiguous)
     except CsvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    ambiguous = f"{result.ambiguous:,} ambiguous" + (
+        " left out" if result.ambiguous_left_out else " kept with their label" if result.ambiguous else ""
+    )
     print(
-        f"v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabeled, {result.dropped:,} dropped "
-        f"(changes: {result.changes_path})",
+        f"v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabeled, {result.dropped:,} dropped, "
+        f"{ambiguous} (changes: {result.changes_path})",
         file=sys.stderr,
     )
     if result.ignored:

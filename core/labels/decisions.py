@@ -1,4 +1,4 @@
-"""Label decisions (keep / relabel / drop) in `.workbench/workbench.db`, and the clean CSVs exported from them.
+"""Label decisions (keep / relabel / drop / ambiguous) in `.workbench/workbench.db`, and the clean CSVs exported from them.
 
     record_decision(db_path, image_id, action, *, old_label, ...)   one decision, committed on return
     record_decisions(db_path, items, ...)                           many, in one transaction (bulk)
@@ -31,7 +31,9 @@ import pandas as pd
 
 from core.project import db
 
-ACTIONS = ("keep", "relabel", "drop")
+# ambiguous: the image is plausible in two overlapping classes (shirt / T-shirt). Not a label error:
+# it keeps its label (like keep) and leaves the review queue; an export can leave it out of training.
+ACTIONS = ("keep", "relabel", "drop", "ambiguous")
 
 
 SOURCES = ("cleanlab", "manual", "bulk")
@@ -68,6 +70,8 @@ class Decision:
             return f"relabel {self.old_label} -> {self.new_label}"
         if self.action == "drop":
             return "drop"
+        if self.action == "ambiguous":
+            return f"ambiguous (label {self.new_label} kept)"
         return f"keep {self.new_label}"
 
 
@@ -119,7 +123,9 @@ def _check_decision(image_id: str, action: str, old_label, new_label, source: st
         if new_label is None:
             raise ValueError(f"relabel of {image_id} needs new_label")
         return old, _as_label(new_label, "new_label")
-    if action == "keep":
+    if action == "ambiguous" and old is None and new_label is None:
+        raise ValueError(f"ambiguous of {image_id} needs old_label (the label it keeps)")
+    if action in ("keep", "ambiguous"):
         return old, old if new_label is None else _as_label(new_label, "new_label")
     return old, None
 
@@ -187,7 +193,8 @@ def record_decision(
     """Store one decision and return it once it is committed to disk.
 
     action: keep (new_label defaults to old_label: the label is right), relabel (new_label
-    required), drop (new_label None). old_label: the image's label as the decider saw it.
+    required), drop (new_label None), ambiguous (new_label defaults to old_label: plausible in two
+    classes, not an error; see ACTIONS). old_label: the image's label as the decider saw it.
     source: cleanlab (a suggestion accepted or rejected in the review queue), manual, or bulk.
     expected_latest: the id of the image's latest decision the caller saw (None: undecided);
     raises DecisionConflict when it differs. request_id: a second call with the same id returns
@@ -307,7 +314,7 @@ def decision_history(db_path: str | Path, *, image_id: str | None = None, limit:
 
 
 def decision_counts(db_path: str | Path) -> dict[str, int]:
-    """Current decisions by action: {"keep": n, "relabel": n, "drop": n}."""
+    """Current decisions by action: {"keep": n, "relabel": n, "drop": n, "ambiguous": n}."""
     with open_store(db_path) as connection:
         rows = connection.execute(
             "SELECT d.action, COUNT(*) FROM label_decisions d JOIN (SELECT MAX(id) AS id FROM label_decisions "
@@ -321,18 +328,29 @@ def decision_counts(db_path: str | Path) -> dict[str, int]:
 # --------------------------------------------------------------------------------------- export
 
 
-def apply_decisions(train: pd.DataFrame, current: pd.DataFrame, *, id_column: str, target_column: str) -> pd.DataFrame:
+def apply_decisions(
+    train: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    id_column: str,
+    target_column: str,
+    leave_out_ambiguous: bool = False,
+) -> pd.DataFrame:
     """train.csv's rows with the current decisions applied: relabels set, drops removed, keeps as decided.
 
+    Ambiguous images keep their decided label, or are removed too when `leave_out_ambiguous`.
     Decisions for IDs that are not in train are ignored. The frame keeps train's columns and order.
     """
     frame = train.copy()
     if current.empty:
         return frame
     by_id = current.set_index("ID")
-    decided = frame[id_column].isin(by_id.index)
+    decided = frame[id_column].isin(by_id.index).to_numpy()
     actions = by_id["action"].reindex(frame[id_column]).to_numpy()
     new_labels = by_id["new_label"].reindex(frame[id_column]).to_numpy()
-    labelled = decided.to_numpy() & (actions != "drop")
+    removed = decided & (actions == "drop")
+    if leave_out_ambiguous:
+        removed |= decided & (actions == "ambiguous")
+    labelled = decided & ~removed
     frame.loc[labelled, target_column] = [str(int(v)) for v in new_labels[labelled]]
-    return frame.loc[~(decided.to_numpy() & (actions == "drop"))].reset_index(drop=True)
+    return frame.loc[~removed].reset_index(drop=True)

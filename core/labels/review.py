@@ -20,7 +20,8 @@ from core.project.layout import ProjectLayout
 def review_columns(layout: ProjectLayout, run_id: str) -> pd.DataFrame | None:
     """Columns the analysis pages join onto a run's predictions: split, ID, is_label_issue,
     label_score (from this run's cached label issues, if the Issues page or `workbench issues`
-    computed them) and review (the image's current decision: keep / relabel / drop / unreviewed).
+    computed them) and review (the image's current decision: keep / relabel / drop / ambiguous /
+    unreviewed).
 
     Reads only: nothing is computed here. None when there is neither a cached result nor a decision.
     """
@@ -71,9 +72,10 @@ def review_queue(
 ) -> pd.DataFrame:
     """The rows still to review, in `queue`'s order (worst label score first).
 
-    queue: RunIssues.queue(); decided_ids: IDs with a current decision (left out); given /
-    suggested: keep only these classes (None or empty: all); kinds: keep rows flagged by any of
-    these issue kinds (None or empty: all); skipped: IDs the reviewer put off, moved to the end.
+    queue: RunIssues.queue(); decided_ids: IDs with a current decision (left out: an image marked
+    ambiguous is decided too, so it no longer shows up among the flags); given / suggested: keep
+    only these classes (None or empty: all); kinds: keep rows flagged by any of these issue kinds
+    (None or empty: all); skipped: IDs the reviewer put off, moved to the end.
     """
     unknown = sorted(set(kinds or ()) - set(KINDS))
     if unknown:

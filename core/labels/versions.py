@@ -94,6 +94,8 @@ class ExportResult:
     relabeled: int
     dropped: int
     ignored: int  # decisions for IDs that train.csv does not list
+    ambiguous: int = 0  # train images marked ambiguous when this version was exported
+    ambiguous_left_out: int = 0  # of those, how many this version leaves out (all with leave_out_ambiguous)
 
 
 def _read_train(layout: ProjectLayout) -> pd.DataFrame:
@@ -103,15 +105,17 @@ def _read_train(layout: ProjectLayout) -> pd.DataFrame:
     ).frame
 
 
-def export_version(layout: ProjectLayout) -> ExportResult:
+def export_version(layout: ProjectLayout, *, leave_out_ambiguous: bool = False) -> ExportResult:
     """Write the next clean version: `labels/train_v<N>.csv` and `labels/changes_v<N>.csv`.
 
     train_v<N>.csv: train.csv's columns and rows with every current decision applied (dropped rows
-    removed). changes_v<N>.csv: ID, old (train.csv's label), new (this version's label, empty when
-    dropped), action (relabel / drop), source; one row per image that differs from train.csv, so
-    each version is train.csv plus its own changes file. Both are written atomically (temp file +
-    rename) while the store's write lock is held: N is unique even when two exports race, and the
-    decisions read are exactly the ones a concurrent reviewer had committed. train.csv is only read.
+    removed). Images marked ambiguous keep their label, or are left out with `leave_out_ambiguous`.
+    changes_v<N>.csv: ID, old (train.csv's label), new (this version's label, empty when left
+    out), action (relabel / drop / ambiguous: left out as ambiguous), source; one row per image
+    that differs from train.csv, so each version is train.csv plus its own changes file. Both are
+    written atomically (temp file + rename) while the store's write lock is held: N is unique even
+    when two exports race, and the decisions read are exactly the ones a concurrent reviewer had
+    committed. train.csv is only read.
     """
     settings = layout.settings
     train = _read_train(layout)
@@ -123,16 +127,25 @@ def export_version(layout: ProjectLayout) -> ExportResult:
         on_disk = [n for n, _ in label_versions(layout.labels_dir)]
         in_db = connection.execute("SELECT MAX(version) FROM label_versions").fetchone()[0] or 0
         version = max([in_db, *on_disk]) + 1
-        clean = apply_decisions(train, current, id_column=settings.id_column, target_column=settings.target_column)
+        clean = apply_decisions(
+            train,
+            current,
+            id_column=settings.id_column,
+            target_column=settings.target_column,
+            leave_out_ambiguous=leave_out_ambiguous,
+        )
         changes = _changes(train, clean, current, id_column=settings.id_column, target_column=settings.target_column)
         changes_path = write_csv_atomic(changes, layout.labels_dir / f"changes_v{version}.csv")
         # The train file last: `label_versions` (what runs resolve "latest" to) sees only complete versions.
         path = write_csv_atomic(clean, layout.labels_dir / f"train_v{version}.csv")
         relabeled = int((changes["action"] == "relabel").sum())
         dropped = int((changes["action"] == "drop").sum())
+        left_out = int((changes["action"] == "ambiguous").sum())
+        in_train = current.loc[current["ID"].isin(train[settings.id_column])]
+        ambiguous = int((in_train["action"] == "ambiguous").sum())
         connection.execute(
-            "INSERT INTO label_versions (version, path, rows, relabeled, dropped, changes_path, decisions_through) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO label_versions (version, path, rows, relabeled, dropped, changes_path, decisions_through, "
+            "ambiguous, ambiguous_left_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 version,
                 str(path),
@@ -141,10 +154,12 @@ def export_version(layout: ProjectLayout) -> ExportResult:
                 dropped,
                 str(changes_path),
                 int(current["decision_id"].max()) if len(current) else 0,
+                ambiguous,
+                left_out,
             ),
         )
-    ignored = int((~current["ID"].isin(train[settings.id_column])).sum()) if len(current) else 0
-    return ExportResult(version, path, changes_path, len(clean), relabeled, dropped, ignored)
+    ignored = len(current) - len(in_train)
+    return ExportResult(version, path, changes_path, len(clean), relabeled, dropped, ignored, ambiguous, left_out)
 
 
 def _changes(
@@ -153,10 +168,12 @@ def _changes(
     original = dict(zip(train[id_column], train[target_column]))
     final = dict(zip(clean[id_column], clean[target_column]))
     source = dict(zip(current["ID"], current["source"]))
+    action = dict(zip(current["ID"], current["action"]))
     rows = []
     for image_id, old in original.items():
         if image_id not in final:
-            rows.append((image_id, old, "", "drop", source.get(image_id, "")))
+            left_out = "ambiguous" if action.get(image_id) == "ambiguous" else "drop"
+            rows.append((image_id, old, "", left_out, source.get(image_id, "")))
         elif final[image_id] != old:
             rows.append((image_id, old, final[image_id], "relabel", source.get(image_id, "")))
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
@@ -172,6 +189,7 @@ VERSION_COLUMNS = [
     "rows",
     "relabeled",
     "dropped",
+    "ambiguous_left_out",
     "changed_vs_previous",
     "dropped_vs_previous",
     "restored_vs_previous",
@@ -183,8 +201,10 @@ VERSION_COLUMNS = [
 def versions_table(layout: ProjectLayout) -> pd.DataFrame:
     """One row per exported version, oldest first (VERSION_COLUMNS).
 
-    rows / relabeled / dropped count against train.csv; *_vs_previous against the version before
-    (v1 against train.csv): labels changed, rows dropped, rows brought back.
+    rows / relabeled / dropped count against train.csv (dropped: by a drop decision);
+    ambiguous_left_out: images left out because they were marked ambiguous (its changes file says
+    which); *_vs_previous against the version before (v1 against train.csv): labels changed, rows
+    left out, rows brought back.
     """
     from core.labels.versions import label_versions
 
@@ -201,12 +221,14 @@ def versions_table(layout: ProjectLayout) -> pd.DataFrame:
     rows = []
     for number, path in versions:
         labels = read_version(path, id_column=settings.id_column, target_column=settings.target_column)
+        left_out = _ambiguous_left_out(layout.labels_dir / f"changes_v{number}.csv")
         rows.append(
             {
                 "version": number,
                 "rows": len(labels),
                 "relabeled": sum(1 for i, t in labels.items() if i in original and original[i] != t),
-                "dropped": sum(1 for i in original if i not in labels),
+                "dropped": sum(1 for i in original if i not in labels and i not in left_out),
+                "ambiguous_left_out": len(left_out),
                 "changed_vs_previous": sum(1 for i, t in labels.items() if i in previous and previous[i] != t),
                 "dropped_vs_previous": sum(1 for i in previous if i not in labels),
                 "restored_vs_previous": sum(1 for i in labels if i not in previous),
@@ -216,3 +238,12 @@ def versions_table(layout: ProjectLayout) -> pd.DataFrame:
         )
         previous = labels
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)
+
+
+def _ambiguous_left_out(changes_path: Path) -> set[str]:
+    """IDs a version's changes file lists as left out for being ambiguous (none when the file is missing)."""
+    try:
+        frame = read_csv(changes_path, required_columns=("ID", "action")).frame
+    except CsvError:  # missing or unreadable: the table still lists the version, counting none
+        return set()
+    return set(frame.loc[frame["action"] == "ambiguous", "ID"])

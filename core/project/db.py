@@ -55,6 +55,42 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE label_versions ADD COLUMN changes_path TEXT;
     ALTER TABLE label_versions ADD COLUMN decisions_through INTEGER
     """,
+    # 3: the decision 'ambiguous' (an image plausible in two overlapping classes, e.g. shirt and
+    #    T-shirt: not a label error, so neither kept as checked nor relabelled; an export can leave
+    #    it out of training). SQLite cannot alter a CHECK constraint, so label_decisions is rebuilt
+    #    with the same columns and ids (undo history and the versions' decisions_through stay
+    #    valid), its AUTOINCREMENT counter carried over (a new decision never reuses an id, even one
+    #    of a row deleted by hand) and its indexes recreated. label_versions records how many
+    #    ambiguous images an export saw and how many it left out. The cost, accepted: teammates
+    #    still on the previous workbench must upgrade, since it refuses a newer database.
+    """
+    CREATE TABLE label_decisions_new (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id    TEXT NOT NULL,
+        action      TEXT NOT NULL CHECK (action IN ('keep', 'relabel', 'drop', 'ambiguous')),
+        old_label   INTEGER,
+        new_label   INTEGER,
+        source      TEXT NOT NULL,
+        run_id      TEXT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        request_id  TEXT,
+        reverted_at TEXT
+    );
+    INSERT INTO label_decisions_new
+        (id, image_id, action, old_label, new_label, source, run_id, created_at, request_id, reverted_at)
+        SELECT id, image_id, action, old_label, new_label, source, run_id, created_at, request_id, reverted_at
+        FROM label_decisions ORDER BY id;
+    DELETE FROM sqlite_sequence WHERE name = 'label_decisions_new';
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'label_decisions_new', seq FROM sqlite_sequence WHERE name = 'label_decisions';
+    DROP TABLE label_decisions;
+    ALTER TABLE label_decisions_new RENAME TO label_decisions;
+    CREATE INDEX label_decisions_image ON label_decisions (image_id, id);
+    CREATE UNIQUE INDEX label_decisions_request ON label_decisions (request_id) WHERE request_id IS NOT NULL;
+    CREATE INDEX label_decisions_current ON label_decisions (image_id, id) WHERE reverted_at IS NULL;
+    ALTER TABLE label_versions ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE label_versions ADD COLUMN ambiguous_left_out INTEGER NOT NULL DEFAULT 0
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,15 +16,26 @@ def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
     Returns the version to retrain the active run's config on when its button is pressed, else None.
     """
     counts = decision_counts(layout.db_path)
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     c1.metric("Kept", f"{counts['keep']:,}")
     c2.metric("Relabelled", f"{counts['relabel']:,}")
     c3.metric("Dropped", f"{counts['drop']:,}")
-    if c4.button("Export the next version", type="primary", icon=":material/download:"):
-        result = export_version(layout)
+    c4.metric("Ambiguous", f"{counts['ambiguous']:,}", help="Plausible in two classes: not a label error")
+    export = c5.button("Export the next version", type="primary", icon=":material/download:")
+    # Drawn below the counts but read before exporting: a click reruns the script with its current value.
+    leave_out = st.checkbox(
+        "Leave images marked ambiguous out of training",
+        value=False,
+        help="Off: they keep their label in the exported CSV. On: they are left out of it (the changes file says so)",
+    )
+    if export:
+        result = export_version(layout, leave_out_ambiguous=leave_out)
+        ambiguous = f"{result.ambiguous:,} ambiguous" + (
+            " left out" if result.ambiguous_left_out else " kept" if result.ambiguous else ""
+        )
         state.set_flash(
             f"Exported v{result.version}: {result.rows:,} rows, {result.relabeled:,} relabelled, "
-            f"{result.dropped:,} dropped → {result.path}"
+            f"{result.dropped:,} dropped, {ambiguous} → {result.path}"
         )
         st.rerun()
     versions = versions_table(layout)
@@ -40,7 +51,8 @@ def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
         width="stretch",
         column_config={
             "changed_vs_previous": st.column_config.NumberColumn("relabelled vs previous"),
-            "dropped_vs_previous": st.column_config.NumberColumn("dropped vs previous"),
+            "ambiguous_left_out": st.column_config.NumberColumn("ambiguous left out"),
+            "dropped_vs_previous": st.column_config.NumberColumn("left out vs previous"),
             "restored_vs_previous": st.column_config.NumberColumn("restored vs previous"),
         },
     )

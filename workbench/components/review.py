@@ -34,8 +34,20 @@ _card = st.components.v2.component(
 )
 
 # key -> action of the keyboard shortcuts (the buttons show the same letters)
-SHORTCUTS = {"k": "keep", "a": "accept", "enter": "accept", "r": "relabel", "d": "drop", "s": "skip", "u": "undo"}
-HINT = "Keys: K keep · A or Enter accept suggestion · R relabel to the chosen class · D drop · S skip · U undo"
+SHORTCUTS = {
+    "k": "keep",
+    "a": "accept",
+    "enter": "accept",
+    "r": "relabel",
+    "d": "drop",
+    "m": "ambiguous",
+    "s": "skip",
+    "u": "undo",
+}
+HINT = (
+    "Keys: K keep · A or Enter accept suggestion · R relabel to the chosen class · D drop · "
+    "M ambiguous · S skip · U undo"
+)
 
 
 def _thumbs(data: Dataset, ids: list[str]) -> list[str | None]:
@@ -123,7 +135,7 @@ def on_card_action(db_path: Path) -> None:
         skip(item)
     elif action == "relabel":
         decide(db_path, item, "relabel", st.session_state.get(state.issues_relabel_key(item["ID"]), item["suggested"]))
-    elif action in ("keep", "accept", "drop"):
+    elif action in ("keep", "accept", "drop", "ambiguous"):
         decide(db_path, item, action)
 
 
@@ -133,6 +145,21 @@ def bulk_accept(db_path: Path, rows: pd.DataFrame, run_id: str) -> tuple[int, in
         DecisionRequest(str(r.ID), "relabel", int(r.given_label), int(r.suggested_label), expected_latest=None)
         for r in rows.itertuples(index=False)
         if int(r.suggested_label) != int(r.given_label)
+    ]
+    stored, conflicts = record_decisions(db_path, requests, source="bulk", run_id=run_id)
+    state.push_undo([d.id for d in stored])
+    return len(stored), len(conflicts)
+
+
+def mark_ambiguous(db_path: Path, rows: pd.DataFrame, run_id: str) -> tuple[int, int]:
+    """Mark every row's image ambiguous (its given label kept) in one transaction; returns (stored, already decided).
+
+    rows: queue rows (ID, given_label). An image that already has a decision is never overwritten:
+    it is skipped and counted, as is a second row of the same image.
+    """
+    requests = [
+        DecisionRequest(str(r.ID), "ambiguous", int(r.given_label), expected_latest=None)
+        for r in rows.itertuples(index=False)
     ]
     stored, conflicts = record_decisions(db_path, requests, source="bulk", run_id=run_id)
     state.push_undo([d.id for d in stored])
@@ -297,8 +324,10 @@ def _group_rows(
         decision = current.loc[member.ID] if member.split == "train" and member.ID in current.index else None
         label = int(labels.get(member.ID, -1)) if member.split == "train" else None
         status = ""
-        if decision is not None:
-            status = "dropped" if decision["action"] == "drop" else f"now {data.class_label(decision['new_label'])}"
+        if decision is not None and decision["action"] in ("drop", "ambiguous"):
+            status = "dropped" if decision["action"] == "drop" else "marked ambiguous"
+        elif decision is not None:
+            status = f"now {data.class_label(decision['new_label'])}"
         rows.append(
             {
                 "ID": member.ID,

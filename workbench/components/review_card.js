@@ -2,8 +2,10 @@
 // reference images of both classes, and the keyboard shortcuts.
 // data = {item: {id, src, pixelated, given, suggested, score, kinds, flags, bars: [{label, p, role}],
 //          refs: [{title, role, images: [{src, id}]}]} | null, notice, empty, keys: {key: action}}
-// A shortcut sends the trigger value `action` = {action, id} (id: the item on screen, so a key
-// pressed while the next item loads cannot decide the wrong image).
+// `keys` is review.py's SHORTCUTS (K keep, A/Enter accept, R relabel, D drop, M ambiguous, S skip,
+// U undo): a new action needs no change here. A shortcut sends the trigger value `action` =
+// {action, id} (id: the item on screen, so a key pressed while the next item loads cannot decide
+// the wrong image).
 export default function ({ data, parentElement, setTriggerValue }) {
   const root = parentElement.querySelector(".wb-review");
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.issues.run_issues import KIND_TITLES, KINDS
-from core.labels.decisions import current_decisions
+from core.labels.decisions import ACTIONS, current_decisions
 from core.labels.review import filter_queue, review_queue
 from core.project.dataset import Dataset
 from workbench import state
@@ -92,13 +92,11 @@ def queue_fragment(data: Dataset, review: Review, filters: QueueFilters, *, run_
     with actions:
         action_buttons(data, item, db_path=db_path)
         counts = current["action"].value_counts()
-        st.caption(
-            "Decisions in this project: " + " · ".join(f"{counts.get(a, 0):,} {a}" for a in ("keep", "relabel", "drop"))
-        )
+        st.caption("Decisions in this project: " + " · ".join(f"{counts.get(a, 0):,} {a}" for a in ACTIONS))
 
 
 def action_buttons(data: Dataset, item: dict | None, *, db_path: Path) -> None:
-    """Keep, accept, relabel, drop, skip and undo for the item on screen (the card's keys do the same)."""
+    """Keep, accept, relabel, drop, ambiguous, skip and undo for the item on screen (the card's keys do the same)."""
     classes = list(data.classes)
     st.button(
         "Keep (K)",
@@ -145,6 +143,17 @@ def action_buttons(data: Dataset, item: dict | None, *, db_path: Path) -> None:
         on_click=rv.decide,
         args=(db_path, item, "drop"),
         help="Remove the image from train in the next export",
+    )
+    st.button(
+        "Ambiguous (M)",
+        key=state.issues_button_key("ambiguous"),
+        icon=":material/compare_arrows:",
+        width="stretch",
+        disabled=item is None,
+        on_click=rv.decide,
+        args=(db_path, item, "ambiguous"),
+        help="Plausible in two classes: not a label error. Kept out of the queue; optionally left out of "
+        "training at export",
     )
     left, right = st.columns(2)
     left.button(
@@ -234,7 +243,7 @@ def progress_by_kind(queue: pd.DataFrame, filters: QueueFilters, current: pd.Dat
                 "issue kind": KIND_TITLES[kind],
                 "flagged": int(mask.sum()),
                 "reviewed": len(done),
-                **{a: int((done["action"] == a).sum()) for a in ("keep", "relabel", "drop")},
+                **{a: int((done["action"] == a).sum()) for a in ACTIONS},
             }
         )
     return pd.DataFrame(rows)

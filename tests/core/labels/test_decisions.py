@@ -52,7 +52,7 @@ def test_history_is_kept_and_the_latest_decision_is_current(db_path):
     assert list(history["id"]) == [second.id, first.id]
     assert history.iloc[1][["action", "source", "run_id"]].tolist() == ["relabel", "cleanlab", "r1"]
     assert first.created_at.endswith("Z") and "T" in first.created_at
-    assert decision_counts(db_path) == {"keep": 1, "relabel": 0, "drop": 1}
+    assert decision_counts(db_path) == {"keep": 1, "relabel": 0, "drop": 1, "ambiguous": 0}
 
 
 def test_undo_falls_back_to_the_previous_decision_and_keeps_the_row(db_path):

@@ -27,8 +27,12 @@ def _add_issues_command(sub) -> None:
     issues = sub.add_parser("issues", help="ranked label issues of a run (cleanlab), as CSV")
     issues.add_argument("--project", required=True)
     issues.add_argument(
-        "--run", action="append", help="run id (default: the newest finished); repeat to average runs' probabilities"
+        "--run",
+        action="append",
+        help="run id; repeat to average runs' probabilities (default: the newest finished run averaged with the "
+        "finished scans on the same labels at other image sizes, as the Issues page does)",
     )
+    issues.add_argument("--no-average", action="store_true", help="without --run: the newest finished run alone")
     issues.add_argument("--out", help="CSV to write (default: standard output)")
     issues.add_argument(
         "--health",

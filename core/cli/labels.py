@@ -32,6 +32,10 @@ def cmd_issues(args: argparse.Namespace) -> int:
             )
             return 1
         run_ids.append(run.run_id)
+    if not args.run and not args.no_average:  # as the Issues page: with the scans at other sizes
+        from core.runs.catalog import companion_scans, list_runs
+
+        run_ids += companion_scans(list_runs(layout), run_ids[0])
     started = time.perf_counter()
     try:
         result = issues_for_runs(

@@ -87,17 +87,18 @@ def rotated_jpeg(path: Path) -> Path:
     return path
 
 
-def probs_run(layout, run_id: str, given, probs, *, embeddings=None) -> None:
-    """A succeeded scan run holding `probs` (N, K) as its out-of-fold probabilities for labels `given`."""
+def probs_run(layout, run_id: str, given, probs, *, embeddings=None, overrides=(), labels="original") -> None:
+    """A succeeded scan run (config `overrides`, trained on `labels`) holding `probs` (N, K) as its
+    out-of-fold probabilities for labels `given`."""
     from core.config import resolve_config
     from core.runs.folder import RunWriter, create_run, write_embeddings, write_oof
 
-    run_dir = create_run(layout, resolve_config(kind="scan"), run_id=run_id)
+    run_dir = create_run(layout, resolve_config(kind="scan", overrides=list(overrides)), run_id=run_id)
     ids = [f"img_{i:04d}.png" for i in range(len(given))]
     write_oof(run_dir, ids, np.arange(len(given)) % 3, np.asarray(given), probs)
     if embeddings is not None:
         write_embeddings(run_dir, ids, ["train"] * len(ids), embeddings)
-    RunWriter(run_dir).status(state="succeeded", labels="original")
+    RunWriter(run_dir).status(state="succeeded", labels=labels)
 
 
 def noisy_problem(n: int = 1200, k: int = 5, flip_rate: float = 0.08, seed: int = 0):

@@ -8,12 +8,15 @@ from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs
 from workbench import state
-from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review
+from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review, review_health
 from workbench.components import review as rv
+from workbench.components.bulk_accept import BULK_VIEW, bulk_accept_view
 from workbench.components.class_balance import class_balance_view
 from workbench.components.gallery import gallery
+from workbench.components.issue_runs import issue_runs
 from workbench.components.job_panel import start_retrain
 from workbench.components.label_export import export_panel
+from workbench.components.label_health import HEALTH_VIEW, health_headline, label_health_view
 from workbench.components.review_queue import review_queue_view
 
 project = state.current_project()
@@ -34,20 +37,7 @@ if active is None:
     )
     st.stop()
 active_run = next(r for r in runs if r.run_id == active)
-same_labels = [
-    r.run_id
-    for r in runs
-    if r.state == "succeeded" and r.run_id != active and r.status.get("labels") == active_run.status.get("labels")
-]
-average = st.multiselect(
-    f"Run **{active}** (the active run), averaged with",
-    same_labels,
-    key=state.ISSUES_AVERAGE,
-    help="Averaging the out-of-fold probabilities of several runs ranks label errors better than any one of them. "
-    "Only runs trained on the same labels are offered.",
-    placeholder="no other run",
-)
-run_ids = (active, *average)
+run_ids = issue_runs(layout, runs, active_run)
 with_data = (
     len(data.train) <= AUTO_DATALAB_ROWS or state.datalab_requested() or issues_cached(layout, run_ids, data=True)
 )
@@ -68,13 +58,22 @@ if not with_data:
         state.request_datalab()
         st.rerun()
 
-VIEWS = ["Review queue", *[KIND_TITLES[k] for k in KINDS[1:]], "Export & versions"]
+health = review_health(layout, review)
+health_headline(data, health)
+
+VIEWS = ["Review queue", BULK_VIEW, HEALTH_VIEW, *[KIND_TITLES[k] for k in KINDS[1:]], "Export & versions"]
 view = st.segmented_control("View", VIEWS, default=VIEWS[0], key=state.ISSUES_VIEW, label_visibility="collapsed")
 view = view or VIEWS[0]
 
 # ----------------------------------------------------------------------------------- review queue
 if view == "Review queue":
     review_queue_view(data, review, run_ids=run_ids, db_path=db_path)
+
+elif view == BULK_VIEW:
+    bulk_accept_view(data, review, health, run_ids=run_ids, db_path=db_path)
+
+elif view == HEALTH_VIEW:
+    label_health_view(data, review, health, db_path=db_path, run_id=",".join(run_ids))
 
 elif view in (KIND_TITLES["near_duplicate"], KIND_TITLES["leakage"]):
     kind = "near_duplicate" if view == KIND_TITLES["near_duplicate"] else "leakage"

@@ -12,6 +12,7 @@ shared by every session and read-only (nobody may modify them).
     has_embeddings / neighbour_index   a run's embeddings, unit length, for nearest neighbours
     projection                     a stored UMAP projection
     load_review / Review           the Issues page's label and data issues of some runs
+    review_health                  label health (likely wrong labels, overlapping classes) of a review
     model_catalogue                timm's architecture names (once per timm version)
     warm_umap_once                 UMAP's one-time compilation, started once per server process
 """
@@ -34,6 +35,7 @@ from core.analysis.predictions import prediction_table
 from core.embeddings.neighbours import unit_rows
 from core.embeddings.projection_job import read_projection
 from core.io.images import ImageError, open_rgb
+from core.issues.health import LabelHealth
 from core.issues.run_issues import RunIssues
 from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
 from core.project.layout import ProjectLayout
@@ -227,6 +229,21 @@ def load_review(layout: ProjectLayout, run_ids: tuple[str, ...], *, with_data: b
     what = "label issues, outliers, duplicates and leakage" if with_data else "label issues"
     with st.spinner(f"Finding {what} with cleanlab (once per run; cached under .workbench/cache/issues)..."):
         return _load_review(str(layout.root), run_ids, key, with_data)
+
+
+def review_health(layout: ProjectLayout, review: Review) -> LabelHealth:
+    """core.issues.health.label_health of the review's label table (given_label, prob_*), once per issues key."""
+    return _review_health(str(layout.root), review.issues.run_ids, review.issues.key, review.issues.labels)
+
+
+@st.cache_data(show_spinner="Estimating label health...", max_entries=8)
+def _review_health(project: str, run_ids: tuple[str, ...], key: str, _labels: pd.DataFrame) -> LabelHealth:
+    # The label table is keyed by `key` (runs, file stamps, options), like _load_review; Streamlit skips `_labels`.
+    from core.issues.health import label_health
+    from core.runs.folder import prob_columns
+
+    num_classes = sum(c.startswith("prob_") for c in _labels.columns)
+    return label_health(_labels["given_label"].to_numpy(), _labels[prob_columns(num_classes)].to_numpy())
 
 
 # ------------------------------------------------------------------------------------------- models

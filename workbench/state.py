@@ -106,6 +106,10 @@ ISSUES_CARD = "wb.issues.card"  # the review card component (keyboard and click 
 ISSUES_BULK = "wb.issues.bulk"  # dataframe selection of the bulk table
 ISSUES_GROUP_PAGE = "wb.issues.group_page"  # prefix: pagination of the duplicate / leakage groups
 ISSUES_VERSION = "wb.issues.version"  # selectbox: the exported version to retrain on
+ISSUES_PAIR = "wb.issues.pair"  # [class a, class b]: the overlapping pair shown side by side (absent: the list)
+ISSUES_BULK_MODE = "wb.issues.bulk_mode"  # segmented control: bulk accept picks the top N, or by label score
+ISSUES_BULK_SCORE = "wb.issues.bulk_score"  # slider: bulk accept picks label scores below this
+ISSUES_ACTION_NOTICE = "wb.issues.action_notice"  # str: what the last bulk or pair action did, shown once
 
 
 def issues_relabel_key(image_id: str) -> str:
@@ -125,6 +129,21 @@ def issues_bulk_key(filters: str) -> str:
 def issues_group_page_key(kind: str, num_pages: int) -> str:
     """Pagination of the near-duplicate / leakage groups; includes the page count so fewer groups start at page 1."""
     return f"{ISSUES_GROUP_PAGE}.{kind}.{num_pages}"
+
+
+def issues_bulk_top_key(filters: str, most: int) -> str:
+    """Bulk accept's "top N" input of one filter setting and candidate count (a new one starts at its default)."""
+    return f"wb.issues.bulk_top.{filters}.{most}"
+
+
+def issues_confirm_key(action: str, count: int) -> str:
+    """The second confirmation of a bulk action above the estimate: a new count asks again."""
+    return f"wb.issues.confirm.{action}.{count}"
+
+
+def issues_pair_table_key(given: int, towards: int, generation: int) -> str:
+    """One side's table of a pair reviewed side by side; a new generation (a decision made) empties its selection."""
+    return f"wb.issues.pair_table.{given}.{towards}.{generation}"
 
 
 # Analysis pages (Browse, Errors, Embeddings). The run they show is ACTIVE_RUN.
@@ -241,6 +260,19 @@ def request_datalab() -> None:
     st.session_state[ISSUES_DATALAB] = True
 
 
+def issues_average_key(active_run: str) -> str:
+    """The multiselect of runs averaged with `active_run` (one per active run: options differ)."""
+    return f"{ISSUES_AVERAGE}.{active_run}"
+
+
+def follow_default_average(key: str, companions: list[str]) -> None:
+    """Start the picker `key` on `companions`; while the user has not changed it, follow new companions."""
+    seen = f"{key}.default"
+    if key not in st.session_state or st.session_state[key] == st.session_state.get(seen):
+        st.session_state[key] = list(companions)
+    st.session_state[seen] = list(companions)
+
+
 def default_issue_kinds(kinds: list[str]) -> None:
     """The issue-kind filter's starting value, set once per session (the user's choice wins afterwards)."""
     if ISSUES_KINDS not in st.session_state:
@@ -261,6 +293,31 @@ def review_item() -> dict | None:
 
 def set_review_item(item: dict | None) -> None:
     st.session_state[ISSUES_ITEM] = item
+
+
+def open_pair(a: int, b: int, view: str) -> None:
+    """Widget callback: show the overlapping pair (a, b) side by side in `view` of the Issues page."""
+    st.session_state[ISSUES_PAIR] = [int(a), int(b)]
+    st.session_state[ISSUES_VIEW] = view
+
+
+def close_pair() -> None:
+    st.session_state.pop(ISSUES_PAIR, None)
+
+
+def open_issues_pair() -> tuple[int, int] | None:
+    """The overlapping pair shown side by side, or None (the list of pairs)."""
+    pair = st.session_state.get(ISSUES_PAIR)
+    return (int(pair[0]), int(pair[1])) if pair else None
+
+
+def set_action_notice(text: str) -> None:
+    """What the last bulk accept or pair action stored, shown once above its table."""
+    st.session_state[ISSUES_ACTION_NOTICE] = text
+
+
+def pop_action_notice() -> str:
+    return st.session_state.pop(ISSUES_ACTION_NOTICE, "")
 
 
 def set_review_notice(text: str) -> None:

@@ -196,8 +196,8 @@ def test_keyboard_trigger_decides_only_the_item_on_screen(fresh, monkeypatch, tm
 def test_bulk_accept_and_near_duplicate_group_actions(fresh, monkeypatch, tmp_path):
     layout, planted = fresh
     at = _app(layout, monkeypatch, tmp_path)
-    bulk_all = next(b for b in at.button if b.label.startswith("Accept all"))
-    bulk_all.click().run()
+    at.segmented_control(key=state.ISSUES_VIEW).set_value("Bulk accept").run()
+    at.button(key=state.issues_button_key("bulk.pick")).click().run()  # default: top N = the flagged rows
     assert not at.exception
     current = current_decisions(layout.db_path)
     assert len(current) >= 0.75 * len(planted["flipped"])

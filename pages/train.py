@@ -16,13 +16,6 @@ from workbench import cache, state
 from workbench.components.job_panel import live_jobs_panel
 from workbench.components.train_form import run_form
 
-
-def _recipes(layout) -> list[str]:
-    folder = layout.work_dir / "recipes"
-    names = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-    return ["default", "none", *names]
-
-
 layout = open_layout(state.current_project())
 st.title("Train")
 if Path("/dev/nvidia0").exists():
@@ -49,6 +42,9 @@ if base != "defaults":
         defaults = chosen.config()
     except ConfigError as exc:  # a damaged or hand-edited config.yaml: start from the defaults instead
         st.error(f"Run {base}'s config cannot be used, the form shows the defaults: {exc}")
+preselected = state.pop_run_recipe()  # "Use in a run" on the Recipes page
+if preselected:
+    defaults = dataclasses.replace(defaults, aug=dataclasses.replace(defaults.aug, recipe=preselected, recipe_yaml=""))
 kind = (
     st.segmented_control(
         "Kind",
@@ -65,7 +61,7 @@ versions = [f"v{n}" for n, _ in label_versions(layout.labels_dir)]
 options = {
     "model.name": catalogue["names"],
     "scan.backbone": catalogue["names"],
-    "aug.recipe": _recipes(layout),
+    "aug.recipe": cache.recipe_names(layout),
     "data.labels": ["original", "latest", *versions],
 }
 config = run_form(dataclasses.replace(defaults, kind=kind), kind=kind, options=options)

@@ -35,6 +35,7 @@ navigation = st.navigation(
             st.Page(PAGES_DIR / "issues.py", title="Issues", icon=":material/rule:"),
         ],
         "Model": [
+            st.Page(PAGES_DIR / "recipes.py", title="Recipes", icon=":material/auto_fix_high:"),
             st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/model_training:"),
             st.Page(PAGES_DIR / "runs.py", title="Runs", icon=":material/history:"),
         ],

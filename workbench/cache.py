@@ -14,15 +14,22 @@ shared by every session and read-only (nobody may modify them).
     load_review / Review           the Issues page's label and data issues of some runs
     review_health                  label health (likely wrong labels, overlapping classes) of a review
     model_catalogue                timm's architecture names (once per timm version)
+    recipe_infos / recipe_names    the noise recipes (core.recipes.store.list_recipes), per state of recipes/
+    checked_recipe                 a recipe's YAML parsed and checked, once per text
+    recipe_preview                 train images through a recipe, seeded draws as data: URIs, with the time taken
+    preview_thumbnails             real images at the recipe preview's size, as data: URIs
     warm_umap_once                 UMAP's one-time compilation, started once per server process
 """
 
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import io
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from core.analysis.predictions import prediction_table
 from core.embeddings.neighbours import unit_rows
@@ -39,6 +47,7 @@ from core.issues.health import LabelHealth
 from core.issues.run_issues import RunIssues
 from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
 from core.project.layout import ProjectLayout
+from core.recipes.store import Recipe, RecipeError, RecipeInfo, list_recipes, parse_recipe, recipes_dir
 from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, TEST_PROBS, read_oof, read_test_probs
 from core.runs.progress import Callbacks
 
@@ -255,6 +264,120 @@ def model_catalogue() -> dict[str, list[str]]:
     from core.models.catalogue import model_catalogue as read_catalogue
 
     return read_catalogue()
+
+
+# ------------------------------------------------------------------------------------------- noise recipes
+
+
+def _folder_stamp(folder: Path) -> tuple:
+    """The folder's mtime and every YAML file's (name, size, mtime): changes with any save, delete or hand edit."""
+    try:
+        files = sorted((p.name, *(_stamp(p) or ())) for p in folder.iterdir() if p.suffix == ".yaml")
+        return (folder.stat().st_mtime_ns, tuple(files))
+    except OSError:
+        return ()
+
+
+def recipe_infos(layout: ProjectLayout) -> list[RecipeInfo]:
+    """core.recipes.store.list_recipes (presets, saved files, broken ones with their error), reread when recipes/ changes."""
+    return _recipe_infos(str(layout.root), _folder_stamp(recipes_dir(layout)), layout)
+
+
+@st.cache_data(show_spinner="Checking the noise recipes...", max_entries=8)
+def _recipe_infos(root: str, stamp: tuple, _layout: ProjectLayout) -> list[RecipeInfo]:
+    return list_recipes(_layout)
+
+
+def recipe_names(layout: ProjectLayout) -> list[str]:
+    """The names of the recipes a run can use (the broken ones left out), in list_recipes' order."""
+    return [info.name for info in recipe_infos(layout) if info.error is None]
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def checked_recipe(yaml_text: str, name: str) -> tuple[Recipe | None, str]:
+    """(the Recipe, "") or (None, why it cannot be used: RecipeError's message naming the line, transform, parameter).
+
+    Parsed once per text. Shared by every session: apply it through core.recipes.apply, which copies the pipeline.
+    """
+    try:
+        return parse_recipe(yaml_text, name=name), ""
+    except RecipeError as exc:
+        return None, str(exc)
+
+
+def recipe_preview(
+    yaml_text: str,
+    name: str,
+    *,
+    images: list[Path],
+    draws: int,
+    seed: int,
+    off: tuple[int, ...] = (),
+    work_px: int,
+    show_px: int,
+) -> tuple[list[list[str]], float]:
+    """([per image: its original, then `draws` noisy versions, as JPEG data: URIs], seconds it took).
+
+    Each image is shrunk to at most `work_px` on its long side (0: full size) before the recipe, and
+    shown at most `show_px`. Image k's draws are core.recipes.apply.augmented_copies with seed
+    copy_seed(seed, k): the same for the same arguments. `off`: indexes of the recipe's top-level
+    steps left out. The seconds are those of the call that computed it (a cached result keeps them).
+    """
+    sources = tuple((str(p), (_stamp(Path(p)) or (0, 0))[1]) for p in images)
+    return _recipe_preview(yaml_text, name, sources, draws, seed, tuple(off), work_px, show_px)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _recipe_preview(
+    yaml_text: str, name: str, sources: tuple, draws: int, seed: int, off: tuple, work_px: int, show_px: int
+) -> tuple[list[list[str]], float]:
+    from core.recipes.apply import augmented_copies, copy_seed
+    from core.recipes.serialization import albumentations
+
+    start = time.perf_counter()
+    recipe, error = checked_recipe(yaml_text, name)
+    if recipe is None:
+        raise RecipeError(error)
+    kept = [copy.deepcopy(t) for i, t in enumerate(recipe.compose.transforms) if i not in off]
+    subset = dataclasses.replace(recipe, compose=albumentations().Compose(kept, p=1.0))
+    rows = []
+    for k, (path, mtime_ns) in enumerate(sources):
+        image = _preview_source(path, mtime_ns, work_px)
+        noisy = augmented_copies(subset, image, copies=draws, seed=copy_seed(seed, k))
+        rows.append([_jpeg_uri(image, show_px)] + [_jpeg_uri(out, show_px) for out in noisy])
+    return rows, time.perf_counter() - start
+
+
+def preview_thumbnails(images: list[Path], *, show_px: int) -> list[str]:
+    """Real images (e.g. test) as the recipe preview shows its own: at most `show_px`, JPEG data: URIs."""
+    return [_preview_thumbnail(str(p), (_stamp(Path(p)) or (0, 0))[1], show_px) for p in images]
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _preview_thumbnail(path: str, mtime_ns: int, show_px: int) -> str:
+    return _jpeg_uri(_preview_source(path, mtime_ns, 2 * show_px), show_px)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _preview_source(path: str, mtime_ns: int, max_px: int) -> np.ndarray:
+    """An image as (H, W, 3) uint8 RGB, at most `max_px` on its long side (0: as it is); grey on a decode error."""
+    try:
+        image = open_rgb(Path(path), draft_size=(max_px, max_px) if max_px else None)
+    except ImageError:
+        return np.full((max_px or 64, max_px or 64, 3), 128, dtype=np.uint8)
+    if max_px and max(image.size) > max_px:
+        image.thumbnail((max_px, max_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(image)
+
+
+def _jpeg_uri(image: np.ndarray, max_px: int) -> str:
+    """An (H, W, 3) uint8 image, shrunk to at most `max_px` on its long side, as a JPEG (quality 90) data: URI."""
+    picture = Image.fromarray(image)
+    if max(picture.size) > max_px:
+        picture.thumbnail((max_px, max_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=90)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 # ------------------------------------------------------------------------------------------- server

@@ -180,6 +180,49 @@ def browse_flag_key(column: str) -> str:
 ISSUES_DATALAB = "wb.issues.datalab"  # bool: run Datalab now on a project too big for it to run unasked
 
 
+# Recipes page (noise recipes). A draft is a recipe's unsaved YAML text (a few KB), never its pipeline.
+RECIPES_PICK = "wb.recipes.pick"  # radio: the recipe the editor shows
+RECIPES_DRAFTS = "wb.recipes.drafts"  # dict[str, str]: unsaved YAML per recipe name
+RECIPES_GENERATION = "wb.recipes.generation"  # int: part of the step widgets' keys; bumped when a draft changes
+RECIPES_NOTICE = "wb.recipes.notice"  # (kind, text): what the last action did, shown once
+RECIPES_NEW_NAME = "wb.recipes.new_name"  # text input: name of a new recipe
+RECIPES_NEW_FROM = "wb.recipes.new_from"  # selectbox: the recipe a new one starts from
+RECIPES_COPY_NAME = "wb.recipes.copy_name"  # text input: name of the copy (save as)
+RECIPES_ADD = "wb.recipes.add"  # selectbox: the transform the next "Add step" appends
+RECIPES_TAB = "wb.recipes.tab"  # tabs: steps or YAML
+RECIPES_IMAGES = "wb.recipes.images"  # number input: train images in the preview
+RECIPES_DRAWS = "wb.recipes.draws"  # number input: noisy versions of each
+RECIPES_WORK_PX = "wb.recipes.work_px"  # selectbox: long side the recipe is applied at in the preview
+RECIPES_DRAW_SEED = "wb.recipes.draw_seed"  # int: seed of the preview's draws (Reroll changes it)
+RECIPES_TEST_SEED = "wb.recipes.test_seed"  # int: seed of the test sample beside the preview
+TRAIN_RECIPE = "wb.train.recipe"  # str: recipe the next Train form starts with ("Use in a run" on the Recipes page)
+
+
+def recipe_param_key(name: str, index: int, transform: str, param: str) -> str:
+    """One parameter widget of step `index` of recipe `name`; the generation makes a changed draft start fresh widgets."""
+    generation = st.session_state.get(RECIPES_GENERATION, 0)
+    return f"wb.recipes.param.{name}.{generation}.{index}.{transform}.{param}"
+
+
+def recipe_step_key(name: str, index: int, transform: str, what: str) -> str:
+    """A step's expander or button (up, down, remove): stable while the step stays where it is."""
+    return f"wb.recipes.step.{name}.{index}.{transform}.{what}"
+
+
+def recipe_yaml_key(name: str, digest: str) -> str:
+    """The YAML text area of a recipe's draft (`digest` of its text: a draft changed elsewhere shows anew)."""
+    return f"wb.recipes.yaml.{name}.{digest}"
+
+
+def recipe_steps_on_key(name: str, digest: str) -> str:
+    """The preview's step toggles of a recipe (`digest` of its step names: new steps start all on)."""
+    return f"wb.recipes.steps_on.{name}.{digest}"
+
+
+def recipe_button_key(what: str) -> str:
+    return f"wb.recipes.button.{what}"
+
+
 # ------------------------------------------------------------------------------------------- setters and getters
 
 
@@ -357,3 +400,63 @@ def pop_undo() -> int | None:
     """This session's newest decision id not yet reverted, taken off the stack; None when there is none."""
     stack = st.session_state.setdefault(ISSUES_UNDO, [])
     return stack.pop() if stack else None
+
+
+def picked_recipe() -> str | None:
+    """The recipe the Recipes page edits (the list's choice), None before the first pick."""
+    return st.session_state.get(RECIPES_PICK)
+
+
+def pick_recipe(name: str) -> None:
+    """Widget callback or page start: the list selects `name` on its next draw."""
+    st.session_state[RECIPES_PICK] = name
+
+
+def recipe_draft(name: str) -> str | None:
+    """The unsaved YAML of recipe `name`, or None when it has no unsaved edits."""
+    return st.session_state.get(RECIPES_DRAFTS, {}).get(name)
+
+
+def set_recipe_draft(name: str, text: str | None, *, refresh_widgets: bool = True) -> None:
+    """Keep `text` as the unsaved YAML of `name` (None: drop the draft, back to the saved recipe).
+
+    refresh_widgets: the step widgets start anew from the draft (not when the change came from one of them).
+    """
+    drafts = st.session_state.setdefault(RECIPES_DRAFTS, {})
+    if text is None:
+        drafts.pop(name, None)
+    else:
+        drafts[name] = text
+    if refresh_widgets:
+        st.session_state[RECIPES_GENERATION] = st.session_state.get(RECIPES_GENERATION, 0) + 1
+
+
+def set_recipe_notice(kind: str, text: str) -> None:
+    """What the last recipe action did ("success" / "error"), shown once at the top of the Recipes page."""
+    st.session_state[RECIPES_NOTICE] = (kind, text)
+
+
+def pop_recipe_notice() -> tuple[str, str] | None:
+    return st.session_state.pop(RECIPES_NOTICE, None)
+
+
+def preview_seed(which: str) -> int:
+    """The preview's draw seed ("draws") or test-sample seed ("test"); 0 until rerolled."""
+    return int(st.session_state.get(RECIPES_DRAW_SEED if which == "draws" else RECIPES_TEST_SEED, 0))
+
+
+def reroll(which: str) -> None:
+    """Widget callback: new draws ("draws") or another test sample ("test") in the preview."""
+    key = RECIPES_DRAW_SEED if which == "draws" else RECIPES_TEST_SEED
+    st.session_state[key] = int(st.session_state.get(key, 0)) + 1
+
+
+def use_recipe_in_run(name: str) -> None:
+    """The next Train form starts as a training run with aug.recipe = `name`."""
+    st.session_state[TRAIN_RECIPE] = name
+    st.session_state[TRAIN_KIND] = "train"
+
+
+def pop_run_recipe() -> str | None:
+    """The recipe picked with "Use in a run", once (the form's own widget keeps it afterwards)."""
+    return st.session_state.pop(TRAIN_RECIPE, None)

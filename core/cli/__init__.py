@@ -4,6 +4,7 @@ commands  the parser and main()
 project   demo, check, import-folder, serve
 runs      scan, train, jobs, cancel
 labels    issues, relabel, export
+expand    expand (offline expansion: augmented copies of the train images on disk)
 """
 
 from __future__ import annotations

@@ -11,12 +11,15 @@ workbench cancel --project DIR RUN
 workbench issues --project DIR [--run RUN ...] [--out CSV] [--health]   ranked label issues (CSV); label health
 workbench relabel --project DIR ID LABEL | --drop ID | --keep ID | --ambiguous ID
 workbench export --project DIR [--leave-out-ambiguous]          last line: the new version's path
+workbench expand --project DIR --recipe NAME --copies K [--labels SPEC] [--workers W] [--name NAME]
+                                                                last line: the expansion's folder
 """
 
 from __future__ import annotations
 
 import argparse
 
+from core.cli.expand import add_expand_command
 from core.cli.labels import cmd_export, cmd_issues, cmd_relabel
 from core.cli.project import cmd_check, cmd_demo, cmd_import, cmd_serve
 from core.cli.runs import cmd_cancel, cmd_jobs, cmd_scan, cmd_train
@@ -122,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave images marked ambiguous out of the version (default: they keep their label)",
     )
     export.set_defaults(func=cmd_export)
+
+    add_expand_command(sub)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Frozen-backbone features, nearest neighbours and UMAP maps.
 
-features        compute_embeddings: cached per model and image set
+features        compute_embeddings: cached per model and image set, optionally through a view (ImageView)
+cache           the embedding cache files (.npz per model key, view and image set)
 neighbours      unit_rows, nearest_neighbours, exact_neighbours
 projection      project_embeddings: the UMAP computation
 projection_job  the cached map of a run, computed by a background job (start, status, read)

@@ -1,7 +1,7 @@
 """Image embeddings from a frozen timm backbone, cached so a second scan never runs the network.
 
-    compute_embeddings(paths, *, backbone, pretrained, image_size, batch_size, tta, features, cache_dir)
-        -> (N, D) float32, row i for paths[i]
+    compute_embeddings(paths, *, backbone, pretrained, image_size, batch_size, cache_dir, features="pooled",
+                       tta=False, view=None) -> (N, D) float32, row i for paths[i]
 
 Each image is opened with core.io.images.open_rgb (upright RGB, bombs refused), resized to
 image_size x image_size (plain resize, bicubic: nothing is cropped away, see `load_pixels`),
@@ -18,13 +18,23 @@ its classifier. `features` says what is kept:
                Normalising each part keeps a cosine neighbour search from being decided by
                whichever part has the largest values.
 
-With `tta` the embedding is the mean of the image's and its horizontal mirror's.
+With `tta` the embedding is the mean of the image's and its horizontal mirror's (the scan no longer
+uses it: its scan.tta averages test probabilities over dihedral views, core.scan.views).
 
-The cache lives in `<cache_dir>/embeddings/<model>-<set>.npz`: `model` hashes what decides the
-numbers (backbone, weights, image size, TTA, preprocessing version), `set` hashes every file's
-path, size and modification time in order. The same image set again is one file read and no
-model at all. A different set (labels exported with a few rows dropped, a replaced image) reuses
-the rows of earlier sets under the same model key and runs the network only on the new files.
+`view` (an `ImageView`: a small picklable object with a `key` string, called as
+`view(pixels, path) -> pixels`) changes each image before the network: an augmented copy, a
+rotation. It gets the decoded RGB uint8 pixels at the file's own resolution (large JPEGs reduced by
+draft to at least image_size), before the resize, so noise lands at the scale the test images got
+it. It runs in DataLoader workers, so it must be picklable and deterministic per (key, path).
+
+The cache (core.embeddings.cache) lives in `<cache_dir>/embeddings/<model>-<set>.npz`: `model`
+hashes what decides the numbers (backbone, weights, image size, TTA, preprocessing version), `set`
+hashes every file's path, size and modification time in order. The same image set again is one
+file read and no model at all. A different set (labels exported with a few rows dropped, a
+replaced image) reuses the rows of earlier sets under the same model key and runs the network only
+on the new files. A view's rows carry its key in their fingerprints and live in files of their own
+(`<model>_<view hash>-<set>.npz`): the same view of the same file is never embedded twice, and a
+changed view (a new recipe version) is embedded afresh without touching the plain rows.
 """
 
 from __future__ import annotations
@@ -34,12 +44,21 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from core.config import SCAN_FEATURES
-from core.io.atomic import atomic_write
+from core.embeddings.cache import (
+    file_fingerprints,
+    group_name,
+    known_rows,
+    prune_sets,
+    prune_views,
+    read_set,
+    set_key,
+    write_set,
+)
 from core.io.images import open_rgb
 from core.runs.progress import Callbacks, SpanCallbacks
 
@@ -58,6 +77,21 @@ CACHE_SUBDIR = "embeddings"
 
 
 KEEP_SETS_PER_MODEL = 8  # older set files of one model key are deleted; the cache folder is safe to delete
+
+
+# View files of one model key, over all views: 4 copies + 7 dihedral views of train and test sets,
+# a few recipe versions deep. The oldest go first (an old recipe version's copies).
+KEEP_VIEW_FILES_PER_MODEL = 48
+
+
+class ImageView(Protocol):
+    """What `compute_embeddings(view=...)` applies to each image's pixels before the network."""
+
+    key: str  # goes into every row's cache fingerprint: a different key is a different embedding
+
+    def __call__(self, pixels: np.ndarray, path: str) -> np.ndarray:
+        """(H, W, 3) uint8 -> (H', W', 3) uint8, deterministic per (key, path)."""
+        ...
 
 
 PROGRESS_EVERY_S = 0.5
@@ -83,26 +117,8 @@ def model_key(*, backbone: str, pretrained: str, image_size: int, tta: bool, fea
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def file_fingerprints(paths: Sequence[str | Path]) -> list[str]:
-    """One string per file: absolute path, size in bytes and mtime in ns (a changed file changes it)."""
-    prints = []
-    for path in paths:
-        absolute = os.path.abspath(path)
-        stat = os.stat(absolute)
-        prints.append(f"{absolute}|{stat.st_size}|{stat.st_mtime_ns}")
-    return prints
-
-
-def set_key(fingerprints: Sequence[str]) -> str:
-    digest = hashlib.sha1()
-    for item in fingerprints:
-        digest.update(item.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()[:16]
-
-
-def load_pixels(path: str | Path, image_size: int) -> np.ndarray:
-    """(image_size, image_size, 3) uint8: the upright RGB image resized to a square.
+def load_pixels(path: str | Path, image_size: int, view: ImageView | None = None) -> np.ndarray:
+    """(image_size, image_size, 3) uint8: the upright RGB image (through `view`, if any) resized to a square.
 
     A plain resize rather than resize-shorter-side + centre-crop: a scan is used to find wrong
     labels, and the part a crop would cut off may be the part that carries the label. The
@@ -112,6 +128,8 @@ def load_pixels(path: str | Path, image_size: int) -> np.ndarray:
     from PIL import Image
 
     image = open_rgb(Path(path), draft_size=(image_size, image_size))
+    if view is not None:
+        image = Image.fromarray(np.ascontiguousarray(view(np.asarray(image, dtype=np.uint8), str(path))))
     if image.size != (image_size, image_size):
         image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
     return np.asarray(image, dtype=np.uint8)
@@ -120,15 +138,16 @@ def load_pixels(path: str | Path, image_size: int) -> np.ndarray:
 class _ImageSet:
     """A map-style dataset of uint8 HWC arrays (picklable, for DataLoader workers)."""
 
-    def __init__(self, paths: Sequence[str], image_size: int) -> None:
+    def __init__(self, paths: Sequence[str], image_size: int, view: ImageView | None = None) -> None:
         self.paths = list(paths)
         self.image_size = image_size
+        self.view = view
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> np.ndarray:
-        return load_pixels(self.paths[index], self.image_size)
+        return load_pixels(self.paths[index], self.image_size, self.view)
 
 
 def _stack(items: list[np.ndarray]) -> torch.Tensor:
@@ -208,6 +227,7 @@ def _run_network(
     features: str,
     num_workers: int | None,
     report,
+    view: ImageView | None = None,
 ) -> np.ndarray:
     import torch
     from torch.utils.data import DataLoader
@@ -229,7 +249,7 @@ def _run_network(
         mean = torch.tensor(mean_values, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         std = torch.tensor(std_values, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         loader = DataLoader(
-            _ImageSet(paths, image_size),
+            _ImageSet(paths, image_size, view),
             batch_size=batch_size,
             shuffle=False,
             num_workers=workers,
@@ -251,69 +271,13 @@ def _run_network(
         torch.set_num_threads(threads)
 
 
-def _cache_files(folder: Path, model: str) -> list[Path]:
-    """This model key's set files, newest first."""
-    files = []
-    for path in folder.glob(f"{model}-*.npz"):
-        try:
-            files.append((path.stat().st_mtime_ns, path))
-        except OSError:  # deleted by another job meanwhile
-            continue
-    return [path for _, path in sorted(files, reverse=True)]
-
-
-def _read_set(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(fingerprints, embeddings) of a cache file, or None when it is unreadable (treated as absent)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            prints, embeddings = data["fingerprints"], data["embeddings"]
-            if embeddings.ndim != 2 or len(prints) != len(embeddings):
-                return None
-            return prints, embeddings.astype(np.float32, copy=False)
-    except (OSError, ValueError, KeyError, EOFError):
-        return None
-
-
-def _write_set(path: Path, fingerprints: Sequence[str], embeddings: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "wb") as handle:
-        np.savez(handle, fingerprints=np.asarray(fingerprints, dtype=str), embeddings=embeddings.astype(np.float32))
-
-
-def _prune(folder: Path, model: str, keep: int) -> None:
-    for stale in _cache_files(folder, model)[keep:]:
-        try:
-            stale.unlink()
-        except OSError:
-            pass
-
-
-def _known_rows(folder: Path, model: str, prints: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
-    """Rows already embedded in earlier set files of this model key (same file, size and mtime):
-    (embeddings (N, D) float32 with those rows filled, or None if none was; known (N,) bool)."""
-    total = len(prints)
-    embeddings: np.ndarray | None = None
-    known = np.zeros(total, dtype=bool)
-    if not folder.is_dir():
-        return embeddings, known
-    wanted = {fp: i for i, fp in enumerate(prints)}
-    for path in _cache_files(folder, model):
-        cached = _read_set(path)
-        if cached is None:
-            continue
-        for fp, row in zip(cached[0].tolist(), cached[1], strict=True):
-            i = wanted.get(fp)
-            if i is None or known[i]:
-                continue
-            if embeddings is None:
-                embeddings = np.zeros((total, cached[1].shape[1]), dtype=np.float32)
-            if row.shape[0] != embeddings.shape[1]:
-                continue
-            embeddings[i] = row
-            known[i] = True
-        if known.all():
-            break
-    return embeddings, known
+def _check_options(*, image_size: int, batch_size: int, features: str) -> None:
+    if image_size < 16:
+        raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if features not in SCAN_FEATURES:
+        raise ValueError(f"features must be one of {', '.join(SCAN_FEATURES)}, got {features!r}")
 
 
 def compute_embeddings(
@@ -323,60 +287,58 @@ def compute_embeddings(
     pretrained: str,
     image_size: int,
     batch_size: int,
-    tta: bool,
     cache_dir: str | Path | None,
+    tta: bool = False,
     features: str = "pooled",
+    view: ImageView | None = None,
     callbacks: Callbacks | None = None,
     progress_span: tuple[float, float] = (0.0, 1.0),
+    message: str = "embedding images",
     num_workers: int | None = None,
 ) -> np.ndarray:
-    """(N, D) float32 embeddings, row i for paths[i]; D is the backbone's feature width (1280 for Lite0)
-    with features = "pooled", wider with "multi" (see the module docstring).
+    """(N, D) float32 embeddings, row i for paths[i] (through `view`, if any: see the module docstring);
+    D is the backbone's feature width (1280 for Lite0) with features = "pooled", wider with "multi".
 
     `cache_dir` is the project's cache folder (None: no caching). `progress_span` is the share of
-    the whole run this call covers: progress is reported from its start to its end (step = images
-    embedded by the network, steps = images not cached). `num_workers` are DataLoader processes
-    for decoding (None: 0 on CPU, up to 8 on a GPU).
+    the whole run this call covers: progress is reported from its start to its end with `message`
+    (step = images embedded by the network, steps = images not cached). `num_workers` are
+    DataLoader processes for decoding (None: 0 on CPU, up to 8 on a GPU).
     """
-    if image_size < 16:
-        raise ValueError(f"image_size must be at least 16 pixels, got {image_size}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if features not in SCAN_FEATURES:
-        raise ValueError(f"features must be one of {', '.join(SCAN_FEATURES)}, got {features!r}")
+    _check_options(image_size=image_size, batch_size=batch_size, features=features)
     span = SpanCallbacks(callbacks or Callbacks(), progress_span, min_interval_s=PROGRESS_EVERY_S)
 
     def report(done: int, steps: int) -> None:
-        span.on_progress(progress=done / steps if steps else 1.0, message="embedding images", step=done, steps=steps)
+        span.on_progress(progress=done / steps if steps else 1.0, message=message, step=done, steps=steps)
 
     paths = [os.path.abspath(p) for p in paths]
     total = len(paths)
+    view_key = None if view is None else view.key
     model = model_key(backbone=backbone, pretrained=pretrained, image_size=image_size, tta=tta, features=features)
-    prints = file_fingerprints(paths) if cache_dir is not None else []
+    group = group_name(model, view_key)
+    prints = file_fingerprints(paths, view_key=view_key) if cache_dir is not None else []
     folder = Path(cache_dir) / CACHE_SUBDIR if cache_dir is not None else None
-    target = folder / f"{model}-{set_key(prints)}.npz" if folder is not None else None
+    target = folder / f"{group}-{set_key(prints)}.npz" if folder is not None else None
 
     if target is not None and target.is_file():
-        cached = _read_set(target)
+        cached = read_set(target)
         if cached is not None and list(cached[0]) == prints:
             report(total, total)
             return cached[1]
 
-    embeddings, known = _known_rows(folder, model, prints) if folder is not None else (None, np.zeros(total, bool))
+    embeddings, known = known_rows(folder, group, prints) if folder is not None else (None, np.zeros(total, bool))
     missing = np.flatnonzero(~known)
     if len(missing):
         steps = len(missing)
         report(0, steps)
+        network = dict(backbone=backbone, pretrained=pretrained, image_size=image_size, batch_size=batch_size)
         fresh = _run_network(
             [paths[i] for i in missing],
-            backbone=backbone,
-            pretrained=pretrained,
-            image_size=image_size,
-            batch_size=batch_size,
+            **network,
             tta=tta,
             features=features,
             num_workers=num_workers,
             report=lambda done: report(done, steps),
+            view=view,
         )
         if embeddings is None:
             embeddings = np.zeros((total, fresh.shape[1]), dtype=np.float32)
@@ -387,6 +349,8 @@ def compute_embeddings(
         embeddings = np.zeros((0, 0), dtype=np.float32)
 
     if target is not None and total:
-        _write_set(target, prints, embeddings)
-        _prune(folder, model, KEEP_SETS_PER_MODEL)
+        write_set(target, prints, embeddings)
+        prune_sets(folder, group, KEEP_SETS_PER_MODEL)
+        if view is not None:
+            prune_views(folder, model, KEEP_VIEW_FILES_PER_MODEL)
     return embeddings

@@ -1,8 +1,9 @@
 """Which train labels a run uses: the original train.csv or an exported clean version.
 
 Versions live in `.workbench/labels/train_v<N>.csv` (same columns as train.csv; dropped rows are
-absent). A run's `data.labels` is "original", "latest" (newest version, else original), "v<N>", or
-a CSV path.
+absent). A run's `data.labels` is "original", "latest" (newest version, else original), "v<N>", a
+CSV path, or "augmented:<name>": the labels an offline expansion (core.recipes.augmented) was made
+from plus its augmented copies, with a column original_ID naming the image each row came from.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from core.io.csvfile import CsvError, read_csv, write_csv_atomic
 from core.labels.decisions import apply_decisions, current_rows, open_store, write_transaction
 from core.project.dataset import Dataset
 from core.project.layout import ProjectLayout
+from core.recipes.augmented import ORIGINAL, PREFIX, ExpansionError, read_expansion
 
 _VERSION = re.compile(r"^train_v(\d+)\.csv$")
 
@@ -41,10 +43,12 @@ def resolve_labels(dataset: Dataset, spec: str) -> tuple[pd.DataFrame, str]:
     """(train rows ID, target, path, labels name) for a run's `data.labels`.
 
     Rows of a version must be usable train images of the project; anything else is an error that
-    names the IDs.
+    names the IDs. "augmented:<name>" adds a column original_ID (see `expansion_labels`).
     """
     layout = dataset.layout
     spec = (spec or "original").strip()
+    if spec.startswith(PREFIX):
+        return expansion_labels(dataset, spec[len(PREFIX) :].strip())
     if spec == "original":
         return dataset.train[["ID", "target", "path"]].copy(), "original"
     versions = label_versions(layout.labels_dir)
@@ -80,6 +84,31 @@ def resolve_labels(dataset: Dataset, spec: str) -> tuple[pd.DataFrame, str]:
         raise LabelsError(f"{path}: {len(unknown)} ID(s) are not usable train images: {', '.join(unknown[:5])}")
     frame["path"] = [paths[i] for i in frame["ID"]]
     return frame[["ID", "target", "path"]].reset_index(drop=True), name
+
+
+def expansion_labels(dataset: Dataset, name: str) -> tuple[pd.DataFrame, str]:
+    """(rows ID, target, path, original_ID; "augmented:<name>"): the labels expansion `name` was made
+    from (its manifest pins them: "original", "v<N>" or a CSV), then its copies of those rows' images.
+
+    An original's original_ID is its own ID; a copy's is the image it was made from, so folds that
+    group by original_ID never validate on a copy of a training image. LabelsError when the
+    expansion is missing or unfinished, or a copy's ID is also a train ID.
+    """
+    try:
+        expansion, copies = read_expansion(dataset.layout, name)
+    except ExpansionError as exc:
+        raise LabelsError(str(exc)) from exc
+    source = str(expansion.manifest.get("labels") or "original")
+    if source.startswith(PREFIX):
+        raise LabelsError(f"{expansion.folder}: made from another expansion ({source}); expand train labels instead")
+    base, _ = resolve_labels(dataset, source)
+    base[ORIGINAL] = base["ID"]
+    copies = copies.loc[copies[ORIGINAL].isin(set(base["ID"]))]
+    clash = sorted(set(copies["ID"]) & set(base["ID"]))
+    if clash:
+        raise LabelsError(f"{expansion.folder}: copy IDs that are also train IDs: {', '.join(clash[:5])}")
+    frame = pd.concat([base, copies[["ID", "target", "path", ORIGINAL]]], ignore_index=True)
+    return frame, f"{PREFIX}{expansion.name}"
 
 
 CHANGE_COLUMNS = ["ID", "old", "new", "action", "source"]

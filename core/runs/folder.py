@@ -17,6 +17,7 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from core.config import RunConfig, save_config
 from core.io.atomic import atomic_write
 from core.io.csvfile import write_csv_atomic
 from core.project.layout import ProjectLayout
+from core.recipes.store import recipes_dir, resolve_recipe_yaml
 from core.runs.status import ACTIVE as ACTIVE  # the job states (core.runs.status), still importable from here
 from core.runs.status import STATES as STATES
 from core.runs.status import StatusFile, queue_status, read_json, tail_file
@@ -65,8 +67,15 @@ def new_run_id(kind: str) -> str:
 
 
 def create_run(layout: ProjectLayout, config: RunConfig, *, run_id: str | None = None) -> Path:
-    """A new run folder holding the resolved config and a `queued` status."""
+    """A new run folder holding the resolved config and a `queued` status.
+
+    The config is stored with its noise recipe itself (aug.recipe_yaml, core.recipes.store.resolve_recipe_yaml):
+    editing or deleting the recipe later never changes what this run meant.
+    """
     layout.ensure_work_dir()
+    aug = config.aug
+    stored = resolve_recipe_yaml(aug.recipe, recipe_yaml=aug.recipe_yaml, recipes_dir=recipes_dir(layout))
+    config = replace(config, aug=replace(aug, recipe_yaml=stored))
     run_id = run_id or new_run_id(config.kind)
     run_dir = layout.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=False)

@@ -1,7 +1,11 @@
 """ONE fold splitter for both run kinds, so a scan and a train run with the same config hold out the same rows.
 
-fold_splits(labels, folds=, seed=)    [(train rows, held-out rows)] per fold (the scan's view)
-assign_folds(labels, folds=, seed=)   (N,) the fold each row is held out in, -1: never (the training's view)
+fold_splits(labels, folds=, seed=, groups=)    [(train rows, held-out rows)] per fold (the scan's view)
+assign_folds(labels, folds=, seed=, groups=)   (N,) the fold each row is held out in, -1: never (the training's view)
+
+groups: (N,) the original image each row is a copy of (an offline expansion's `original_ID`; an
+original names itself). The originals are split by the rule below, exactly as without copies, and
+every copy is held out with its original: no fold trains on a copy of an image it validates on.
 
 The rule (labels (N,) class indices, `folds` = data.folds, `seed` = data.seed):
 
@@ -30,7 +34,12 @@ HOLDOUT_FRACTION = 0.2  # data.folds = 1
 
 
 def fold_splits(
-    labels: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks | None = None
+    labels: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    callbacks: Callbacks | None = None,
+    groups: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train rows, held-out rows) per fold: sorted index arrays into `labels` (N,); the rule is in the module docstring.
 
@@ -43,21 +52,47 @@ def fold_splits(
         raise ValueError(f"a run needs at least 2 labelled train images, got {len(labels)}")
     if folds < 1:
         raise ValueError(f"data.folds must be at least 1, got {folds}")
+    if groups is not None:
+        return _grouped(labels, np.asarray(groups), folds=folds, seed=seed, callbacks=callbacks)
     if folds == 1:
         return [_holdout(labels, seed=seed, callbacks=callbacks)]
     return _k_folds(labels, folds=folds, seed=seed, callbacks=callbacks)
 
 
-def assign_folds(labels: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks | None = None) -> np.ndarray:
+def assign_folds(
+    labels: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    callbacks: Callbacks | None = None,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
     """(N,) int64: the fold each row is held out in, 0..F-1; -1 for rows never held out (folds = 1's training part).
 
     The same split as `fold_splits` (F = its length = `fold_of.max() + 1`), seen row by row: the
     train rows of fold k are `fold_of != k`.
     """
     fold_of = np.full(len(labels), -1, dtype=np.int64)
-    for k, (_, held) in enumerate(fold_splits(labels, folds=folds, seed=seed, callbacks=callbacks)):
+    for k, (_, held) in enumerate(fold_splits(labels, folds=folds, seed=seed, callbacks=callbacks, groups=groups)):
         fold_of[held] = k
     return fold_of
+
+
+def _grouped(
+    labels: np.ndarray, groups: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split the groups' first rows (the originals, in order) by the rule; each copy follows its original."""
+    if len(groups) != len(labels):
+        raise ValueError(f"groups has {len(groups)} entries but there are {len(labels)} rows")
+    _, first, group_of = np.unique(groups, return_index=True, return_inverse=True)
+    leaders = np.sort(first)  # one row per group, in row order: the originals' own split
+    splits = fold_splits(labels[leaders], folds=folds, seed=seed, callbacks=callbacks)
+    position = np.searchsorted(leaders, first[group_of])  # each row -> its original's place among the leaders
+    result = []
+    for _, held in splits:
+        is_held = np.isin(position, held)
+        result.append((np.flatnonzero(~is_held), np.flatnonzero(is_held)))
+    return result
 
 
 def _k_folds(labels: np.ndarray, *, folds: int, seed: int, callbacks: Callbacks) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -2,12 +2,20 @@
 
     run_scan(inputs, callbacks)      the job (core.runs.entry.execute calls it for kind = scan)
 
-Embeddings of every train and test image come from core.embeddings.features (cached per project). A
-StandardScaler + multinomial LogisticRegression is fitted on each fold's training part; its
-probabilities on the held-out part are the out-of-fold predictions, and the fold models' mean on
-the test images is the test prediction. scan.C = 0 fits every C of C_GRID in each fold and keeps
-the one whose out-of-fold probabilities have the lowest log-loss (the log names each C's loss;
-the status metrics keep the choice as `scan_C`). It writes the same artifacts as a training run:
+Embeddings of every train and test image come from core.embeddings.features (cached per project;
+core.scan.embed says what is embedded). A StandardScaler + multinomial LogisticRegression is
+fitted on each fold's training part; its probabilities on the held-out part are the out-of-fold
+predictions, and the fold models' mean on the test images is the test prediction. scan.C = 0 fits
+every C of C_GRID in each fold and keeps the one whose out-of-fold probabilities have the lowest
+log-loss (the log names each C's loss; the status metrics keep the choice as `scan_C`).
+
+A recipe scan: scan.copies = n > 0 embeds n copies of every train image through the noise recipe
+(aug.recipe) and fits each fold on its training images AND their copies. Folds are drawn over the
+original images alone, so a held-out image's copies are never in its fold's training part; oof.csv
+holds the originals only (label issues are ranked on them), and the pruning pass leaves an image out
+together with its copies. scan.tta averages each fold model's test probabilities over the 8
+dihedral views of every test image (rot90 x 4, each with and without a mirror), then the folds'
+mean as before. It writes the same artifacts as a training run:
 
     oof.csv  test_probs.csv  submission.csv  embeddings.npy  embeddings_ids.csv
     weights/fold<k>.safetensors   tensors coef (C, D), intercept (C,), classes (C,) int64,
@@ -16,7 +24,8 @@ the status metrics keep the choice as `scan_C`). It writes the same artifacts as
 
 Folds: core.runs.folds.fold_splits, the same rows a train run with the same data.folds and
 data.seed holds out (data.folds = 1 is one stratified 20% hold-out and only those rows get
-out-of-fold probabilities). Progress: embedding is ~80% of the bar, the folds the rest.
+out-of-fold probabilities). Progress: embedding (every part, copies and views included) is ~80%
+of the bar, the folds the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import numpy as np
 
 from core.runs.folds import fold_splits
 from core.runs.progress import Callbacks
+from core.scan.embed import ScanEmbeddings, embed_scan
 from core.scan.linear import fit_linear, log_loss, predict_linear, save_head
 
 if TYPE_CHECKING:
@@ -52,7 +62,7 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
     train, test = inputs.train.reset_index(drop=True), inputs.test.reset_index(drop=True)
     labels = train["target"].to_numpy(dtype=np.int64)
     started = time.perf_counter()
-    train_emb, test_emb = _embed(inputs, train, test, callbacks)
+    embedded = embed_scan(inputs, train, test, callbacks, span=(0.0, EMBEDDING_SHARE))
     embed_s = time.perf_counter() - started
 
     splits = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=callbacks)
@@ -63,7 +73,7 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         )
     prune = inputs.config.scan.prune
     passes = 2 if prune > 0 and len(splits) > 1 else 1
-    fit = dict(splits=splits, train_emb=train_emb, test_emb=test_emb, labels=labels, seed=data.seed)
+    fit = dict(splits=splits, embedded=embedded, labels=labels, seed=data.seed)
     ids = dict(train_ids=train["ID"], test_ids=test["ID"])
     span = (1 - EMBEDDING_SHARE) / passes
     first_span = (EMBEDDING_SHARE, EMBEDDING_SHARE + span)
@@ -88,7 +98,7 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
         metrics["scan_pruned"] = float(exclude.sum())
 
     fit_s = time.perf_counter() - started - embed_s
-    callbacks.on_message(f"scan finished: embedding {embed_s:.1f} s, folds {fit_s:.1f} s")
+    callbacks.on_message(f"scan finished: embedding {embed_s:.1f} s ({embedded.rows:,} images), folds {fit_s:.1f} s")
     return metrics
 
 
@@ -98,8 +108,7 @@ def _fit_folds(
     callbacks: Callbacks,
     *,
     splits: list[tuple[np.ndarray, np.ndarray]],
-    train_emb: np.ndarray,
-    test_emb: np.ndarray,
+    embedded: ScanEmbeddings,
     labels: np.ndarray,
     seed: int,
     train_ids: pd.Series,
@@ -108,7 +117,7 @@ def _fit_folds(
     final: bool,
     exclude: np.ndarray | None = None,
 ) -> None:
-    """Fit every fold of `grid` (training rows in `exclude` left out), writing the outputs as it goes.
+    """Fit every fold of `grid` (training images in `exclude` left out with their copies), writing the outputs as it goes.
 
     final: this pass's fold metrics are the run's (a first pass that a pruning pass follows reports none).
     """
@@ -119,7 +128,7 @@ def _fit_folds(
         callbacks.on_progress(progress=steps[k], message=f"fitting fold {k + 1}/{len(splits)}", fold=k, **where)
         if exclude is not None:
             train_rows = train_rows[~exclude[train_rows]]
-        grid.fit_fold(k, train_rows, held_rows, train_emb, test_emb, labels, seed=seed)
+        grid.fit_fold(k, train_rows, held_rows, embedded, labels, seed=seed)
         # The first pass writes after every fold (with the C that is best so far), so a cancelled
         # scan keeps what its finished folds scored; the pruning pass replaces those files once done.
         if exclude is None or k == len(splits) - 1:
@@ -129,46 +138,6 @@ def _fit_folds(
             metrics = _fold_metrics(labels[held_rows], predicted, grid, inputs.num_classes)
             callbacks.on_fold_end(fold=k, metrics=metrics)
         callbacks.on_progress(progress=steps[k + 1], message=f"fold {k + 1}/{len(splits)} done", fold=k, **where)
-
-
-def _embed(
-    inputs: RunInputs, train: pd.DataFrame, test: pd.DataFrame, callbacks: Callbacks
-) -> tuple[np.ndarray, np.ndarray]:
-    """(N, D) train and (M, D) test embeddings, also written to the run folder (embeddings.npy + ids)."""
-    from core.embeddings.features import compute_embeddings
-    from core.runs.folder import write_embeddings
-
-    scan = inputs.config.scan
-    n_train, n_test = len(train), len(test)
-    train_share = EMBEDDING_SHARE * n_train / max(1, n_train + n_test)
-    common = dict(
-        backbone=scan.backbone,
-        pretrained=scan.pretrained,
-        image_size=scan.image_size,
-        batch_size=scan.batch_size,
-        tta=scan.tta,
-        features=scan.features,
-        cache_dir=inputs.layout.cache_dir,
-        callbacks=callbacks,
-    )
-    started = time.perf_counter()
-    callbacks.on_message(
-        f"embedding {n_train} train and {n_test} test images with {scan.backbone} "
-        f"({scan.pretrained} weights) at {scan.image_size} px"
-    )
-    train_emb = compute_embeddings(train["path"].tolist(), progress_span=(0.0, train_share), **common)
-    if n_test:
-        test_emb = compute_embeddings(test["path"].tolist(), progress_span=(train_share, EMBEDDING_SHARE), **common)
-    else:
-        test_emb = np.zeros((0, train_emb.shape[1]), dtype=np.float32)
-    write_embeddings(
-        inputs.run_dir,
-        train["ID"].tolist() + test["ID"].tolist(),
-        ["train"] * n_train + ["test"] * n_test,
-        np.concatenate([train_emb, test_emb]),
-    )
-    callbacks.on_message(f"embeddings ready in {time.perf_counter() - started:.1f} s ({train_emb.shape[1]} dimensions)")
-    return train_emb, test_emb
 
 
 @dataclass
@@ -200,24 +169,37 @@ class _CGrid:
         k: int,
         train_rows: np.ndarray,
         held_rows: np.ndarray,
-        train_emb: np.ndarray,
-        test_emb: np.ndarray,
+        embedded: ScanEmbeddings,
         labels: np.ndarray,
         *,
         seed: int,
     ) -> None:
-        """Fit fold k for every C, predict its held-out rows and the test images, re-rank the Cs."""
+        """Fit fold k for every C (on its training images and their copies), predict its held-out images
+        and the test images (averaged over the test views), re-rank the Cs."""
         num_classes = self.oof.shape[2]
+        x, y = training_part(embedded, labels, train_rows)
+        views, n_test = embedded.test_views, embedded.test_views.shape[1]
         for c, C in enumerate(self.Cs):
-            head = fit_linear(train_emb[train_rows], labels[train_rows], C=C, seed=seed)
+            head = fit_linear(x, y, C=C, seed=seed)
             self.heads[c].append(head)
-            self.oof[c, held_rows] = predict_linear(head, train_emb[held_rows], num_classes=num_classes)
-            if len(test_emb):
-                self.test_sum[c] += predict_linear(head, test_emb, num_classes=num_classes)
+            self.oof[c, held_rows] = predict_linear(head, embedded.train[held_rows], num_classes=num_classes)
+            if n_test:
+                probs = predict_linear(head, views.reshape(-1, views.shape[2]), num_classes=num_classes)
+                self.test_sum[c] += probs.reshape(len(views), n_test, num_classes).mean(axis=0)
         self.fold_of[held_rows] = k
         scored = self.fold_of >= 0
         self.losses = [log_loss(labels[scored], self.oof[c, scored]) for c in range(len(self.Cs))]
         self.best = int(np.argmin(self.losses))
+
+
+def training_part(embedded: ScanEmbeddings, labels: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fold's training set: the train images `rows` and each of their augmented copies.
+
+    Returns (x, y): x ((1 + C) * len(rows), D) the images' embeddings, then copy 0's, copy 1's, ...;
+    y the matching labels (an image's copies carry its label). No other image's copy is in it.
+    """
+    x = np.concatenate([embedded.train[rows], *(copy[rows] for copy in embedded.copies)])
+    return x, np.tile(labels[rows], 1 + len(embedded.copies))
 
 
 def _write_fold_outputs(
@@ -232,7 +214,9 @@ def _write_fold_outputs(
         "backbone": scan.backbone,
         "pretrained": scan.pretrained,
         "image_size": str(scan.image_size),
-        "tta": str(scan.tta),
+        "tta": str(scan.tta),  # since the recipe scans: test probabilities averaged over 8 dihedral views
+        "copies": str(scan.copies),
+        "recipe": inputs.config.aug.recipe if scan.copies else "",
         "features": scan.features,
         "num_classes": str(inputs.num_classes),
         "C": f"{grid.Cs[grid.best]:g}",

@@ -78,8 +78,12 @@ def init_worker(worker_id: int) -> None:  # noqa: ARG001 - the DataLoader's work
     random.seed(seed)
     np.random.seed(seed)
     transform = getattr(info.dataset, "transform", None)
-    if hasattr(transform, "set_random_seed"):
-        transform.set_random_seed(seed)
+    if hasattr(transform, "set_random_state"):
+        from core.recipes.apply import shared_random_state
+
+        # One stream for all the pipeline's steps: albumentations' set_random_seed gives each step its
+        # own generator with the same seed, so HorizontalFlip(0.5) and VerticalFlip(0.5) always agreed.
+        shared_random_state(transform, seed)
 
 
 class DistributedWeightedSampler:

@@ -66,7 +66,9 @@ def train_folds(
     labels = inputs.train["target"].to_numpy(dtype=int)
     test_ids, test_paths = inputs.test["ID"].astype(str).tolist(), inputs.test["path"].astype(str).tolist()
     # The scan's split (core.runs.folds): it may use fewer folds than data.folds, and it names rare classes.
-    fold_of = assign_folds(labels, folds=data.folds, seed=data.seed, callbacks=report)
+    # An offline expansion's copies (labels "augmented:<name>") are held out with their original.
+    groups = inputs.train["original_ID"].astype(str).to_numpy() if "original_ID" in inputs.train else None
+    fold_of = assign_folds(labels, folds=data.folds, seed=data.seed, callbacks=report, groups=groups)
     n_folds = int(fold_of.max()) + 1
     workers = resolve_workers(data.num_workers, world_size=world_size)
     progress = _Progress(report, folds=n_folds, epochs=train.epochs)
@@ -226,6 +228,7 @@ def _create_train_loader(
     paths = inputs.train["path"].astype(str).to_numpy()[train_rows].tolist()
     transform = create_train_transform(
         recipe=inputs.config.aug.recipe,
+        recipe_yaml=inputs.config.aug.recipe_yaml,  # the recipe as it was when the run was created
         recipes_dir=recipes_dir(inputs),
         image_size=data.image_size,
         mean=mean,

@@ -28,10 +28,10 @@ def run_training(inputs: RunInputs, callbacks: Callbacks) -> None:
 def _check_early(inputs: RunInputs) -> None:
     """Fail in a second on what fold 0 would fail on only after the model is built (and, under DDP,
     every rank has started): a recipe that cannot be loaded, a loss that Mixup/CutMix cannot feed."""
+    from core.recipes.store import run_recipe
     from core.training.losses import create_loss
-    from core.training.transforms import load_recipe
 
     aug, train, k = inputs.config.aug, inputs.config.train, inputs.num_classes
-    load_recipe(aug.recipe, recipes_dir=recipes_dir(inputs))
+    run_recipe(aug.recipe, recipe_yaml=aug.recipe_yaml, recipes_dir=recipes_dir(inputs))
     mixing = aug.mixup_alpha > 0 or aug.cutmix_alpha > 0
     create_loss(train.loss, num_classes=k, class_weights=[1.0] * k, soft_targets=mixing)

@@ -3,7 +3,9 @@
 `run_form(defaults, ...) -> RunConfig | None` draws the form and returns the validated config when
 the user presses Start (None otherwise). Values pass from widget to config unchanged: the widget of
 `train.epochs` sets `train.epochs`, nothing in between renames or rescales it. Tooltips, select-box
-choices and suggestions come from the fields' metadata (core.config), nothing is listed here.
+choices and suggestions come from the fields' metadata (core.config), nothing is listed here. Fields the
+workbench fills in when a run is created (metadata `filled_by_workbench`, e.g. aug.recipe_yaml) get no
+widget: they keep the defaults' value.
 """
 
 from __future__ import annotations
@@ -90,7 +92,11 @@ def run_form(defaults: RunConfig, *, kind: str, options: dict[str, list[str]]) -
             values[section] = {}
             with tab:
                 columns = st.columns(3)
-                shown = [f for f in dataclasses.fields(cls) if f"{section}.{f.name}" not in SKIP[kind]]
+                shown = [
+                    f
+                    for f in dataclasses.fields(cls)
+                    if f"{section}.{f.name}" not in SKIP[kind] and not f.metadata.get("filled_by_workbench")
+                ]
                 for i, field in enumerate(shown):
                     key = f"{section}.{field.name}"
                     with columns[i % 3]:

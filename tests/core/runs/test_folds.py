@@ -182,3 +182,21 @@ def test_a_scan_and_a_train_run_hold_out_the_same_rows(uneven_project: Path, fol
     else:
         assert len(scan) == 7 and set(scan["fold"]) == {0}  # ceil(20% of 32) held out
         assert "d_7.png" not in set(scan["ID"])  # the single-image class (3) always trains
+
+
+def test_copies_are_held_out_with_their_original_and_originals_keep_their_folds():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    originals = [f"img{i}" for i in range(60)]
+    # three copies of each original, appended after the originals (as an expansion's labels source)
+    groups = np.array(originals + [o for o in originals for _ in range(3)])
+    all_labels = np.concatenate([labels, np.repeat(labels, 3)])
+    plain = fold_splits(labels, folds=5, seed=1)
+    grouped = fold_splits(all_labels, folds=5, seed=1, groups=groups)
+    assert len(grouped) == len(plain)
+    for (_, held_plain), (train, held) in zip(plain, grouped):
+        np.testing.assert_array_equal(held[held < 60], held_plain)  # the originals' folds are unchanged
+        assert not set(groups[train]) & set(groups[held])  # no group on both sides
+        assert len(held) == 4 * len(held_plain)
+    fold_of = assign_folds(all_labels, folds=5, seed=1, groups=groups)
+    assert all(len(set(fold_of[groups == g])) == 1 for g in originals)

@@ -104,7 +104,7 @@ def test_scan_reports_each_fold_and_progress_in_order(scanned: Path):
     progress = [e["progress"] for e in read_events(scanned, kinds=("progress",))]
     assert progress == sorted(progress) and progress[-1] == 1.0
     messages = [e.get("message") for e in read_events(scanned, kinds=("progress",))]
-    assert messages[0] == "embedding images" and messages[-1] == "fold 3/3 done"  # (throttled in between)
+    assert messages[0] == "embedding train images" and messages[-1] == "fold 3/3 done"  # (throttled in between)
 
 
 def test_fold_weights_reproduce_the_test_probabilities(scanned: Path):

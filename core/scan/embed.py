@@ -59,9 +59,8 @@ def scan_recipe(inputs: RunInputs):
     """The run's noise recipe (core.recipes.store.Recipe): the YAML its config stored, else the saved one by name."""
     from core.recipes.store import recipes_dir, run_recipe
 
-    aug = inputs.config.aug
-    stored = getattr(aug, "recipe_yaml", "")  # runs made before recipes were stored with the run have none
-    return run_recipe(aug.recipe, recipe_yaml=stored, recipes_dir=recipes_dir(inputs.layout))
+    aug = inputs.config.aug  # runs made before recipes were stored with the run have recipe_yaml = ""
+    return run_recipe(aug.recipe, recipe_yaml=aug.recipe_yaml, recipes_dir=recipes_dir(inputs.layout))
 
 
 def embed_scan(

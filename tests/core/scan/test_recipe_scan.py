@@ -126,10 +126,15 @@ def test_recipe_scan_writes_the_originals_and_names_what_it_embeds(demo: Path, r
     progress = read_events(recipe_scanned, kinds=("progress",))
     values = [e["progress"] for e in progress]
     assert values == sorted(values) and values[-1] == 1.0
-    stages = {e["message"]: e for e in progress if e["message"].startswith("embedding")}
-    assert stages["embedding copy 1/1 of the train images"]["steps"] == len(train)  # the network ran every copy
-    assert stages["embedding test view 8/8"]["steps"] == len(test_ids)
-    assert max(e["progress"] for e in stages.values()) <= run_module.EMBEDDING_SHARE
+    # Each part counts the images the network ran for it (a cold cache: all of them). Events are
+    # throttled (0.5 s), so a fast part may leave none; every one that is there has its part's count.
+    steps = {"embedding train images": len(train), "embedding copy 1/1 of the train images": len(train)}
+    steps |= {"embedding test images": len(test_ids)} | {
+        f"embedding test view {v}/8": len(test_ids) for v in range(2, 9)
+    }
+    embedding = [e for e in progress if e["message"].startswith("embedding")]
+    assert embedding and all(e["steps"] == steps[e["message"]] for e in embedding)
+    assert max(e["progress"] for e in embedding) <= run_module.EMBEDDING_SHARE
 
 
 def test_tta_averages_the_test_probabilities_over_the_8_views(demo: Path, recipe_scanned: Path, tmp_path: Path):

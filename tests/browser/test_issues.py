@@ -94,7 +94,7 @@ def test_review_by_keyboard_relabel_export_and_sigkill(browser, issues_app):
     # Accept the suggestion with the keyboard.
     first_suggested = int(page.locator(".wb-review .wb-suggested .wb-v").inner_text().split(" · ")[0])
     first, _ = press_and_wait(page, "a")
-    page.locator(NOTICE).filter(has_text=f"Saved: {first} relabel").wait_for(timeout=10_000)
+    page.locator(NOTICE).filter(has_text=f"Saved: {first} relabel").wait_for(timeout=30_000)
 
     # Relabel the next one to a class chosen by hand.
     second = page.locator(CARD_ID).inner_text()
@@ -110,7 +110,7 @@ def test_review_by_keyboard_relabel_export_and_sigkill(browser, issues_app):
     relabel.click()
     page.get_by_role("option", name=f"{chosen} · ").first.click()
     page.get_by_role("button", name="Relabel (R)").click()
-    page.locator(NOTICE).filter(has_text=f"Saved: {second} relabel {given} -> {chosen}").wait_for(timeout=10_000)
+    page.locator(NOTICE).filter(has_text=f"Saved: {second} relabel {given} -> {chosen}").wait_for(timeout=30_000)
 
     # Keep a few with K and time each decision until the next item is on screen.
     timings = [press_and_wait(page, "k")[1] for _ in range(6)]
@@ -122,7 +122,7 @@ def test_review_by_keyboard_relabel_export_and_sigkill(browser, issues_app):
     # Undo the last keep with U: that image comes back on screen.
     last_kept = current_decisions(layout.db_path).sort_values("decision_id").iloc[-1]["ID"]
     page.keyboard.press("u")
-    page.locator(NOTICE).filter(has_text=f"Undone: {last_kept}").wait_for(timeout=10_000)
+    page.locator(NOTICE).filter(has_text=f"Undone: {last_kept}").wait_for(timeout=30_000)
     assert page.locator(CARD_ID).inner_text() == last_kept
 
     # Export from the page; the relabelled images are in the new version.

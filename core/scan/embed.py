@@ -35,9 +35,8 @@ class ScanEmbeddings:
 
     train: np.ndarray  # (N, D) the train images, in `train` row order
     copies: np.ndarray  # (C, N, D) C = scan.copies augmented copies of each train image (C = 0: none)
-    test_views: (
-        np.ndarray
-    )  # (V, M, D) the test images; V = 8 dihedral views with scan.tta (view 0: as they are), else 1
+    # (V, M, D) the test images; V = 8 dihedral views with scan.tta (view 0: as they are), else 1
+    test_views: np.ndarray
     seconds: float  # wall time of the whole embedding stage
     rows: int  # image rows embedded or read from the cache, all parts together
 

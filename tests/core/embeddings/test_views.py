@@ -85,3 +85,27 @@ def test_image_seeds_differ_by_copy_and_file_but_not_by_folder():
     assert a not in others and len(others) == 3
     with pytest.raises(ValueError, match="0..7"):
         DihedralView(8)
+
+
+def test_a_recipe_copy_is_the_same_after_pickling_and_differs_by_copy(images: list[Path]):
+    from importlib.metadata import version
+
+    from core.recipes.apply import apply_recipe
+    from core.recipes.store import built_in_recipe
+    from core.scan.views import RecipeCopy
+
+    recipe = built_in_recipe("document-scan")
+    common = dict(recipe_name=recipe.name, recipe_yaml=recipe.yaml_text, version=recipe.version, seed=0)
+    first, second = RecipeCopy(**common, copy=0), RecipeCopy(**common, copy=1)
+    assert first.key.startswith(f"recipe:{recipe.version}:") and first.key.endswith(":seed=0:copy=0")
+    assert f"albumentations={version('albumentations')}" in first.key  # the same seed is other noise elsewhere
+    pixels = np.asarray(Image.open(images[0]).convert("RGB"))
+    out = first(pixels, str(images[0]))
+    assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(first))(pixels, str(images[0])), out)  # a worker's copy
+    assert not np.array_equal(second(pixels, str(images[0])), out)
+    # One pipeline reseeded per image gives what apply_recipe gives, image after image.
+    for path in [*images, *images]:
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        expected = apply_recipe(recipe, pixels, seed=image_seed(0, 1, str(path)))
+        np.testing.assert_array_equal(second(pixels, str(path)), expected)

@@ -9,6 +9,7 @@ from core.runs.catalog import list_runs
 from workbench import state
 from workbench.cache import dataset
 from workbench.components.data_overview import distribution_charts, project_summary, train_beside_test
+from workbench.components.shift_card import shift_card
 
 data = dataset(state.current_project())
 st.title("Overview")
@@ -19,4 +20,5 @@ if not data.report.usable:
 run_id = state.active_run(list_runs(data.layout))
 predictions = test_predictions(data.layout.runs_dir / run_id) if run_id else None
 distribution_charts(data, predictions=predictions, run_id=run_id)
+shift_card(data)
 train_beside_test(data, predictions=predictions)

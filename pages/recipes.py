@@ -7,6 +7,7 @@ import streamlit as st
 from workbench import cache, state
 from workbench.components.expand_panel import expand_panel
 from workbench.components.recipe_editor import recipe_editor, recipe_list
+from workbench.components.recipe_fit import recipe_fit
 from workbench.components.recipe_preview import batch_mixing_note, recipe_preview
 
 data = cache.dataset(state.current_project())
@@ -29,5 +30,6 @@ with middle:
 with right:
     recipe_preview(data, recipe)
 
+recipe_fit(data, infos)
 if info.error is None:
     expand_panel(data.layout, info.name)

@@ -47,6 +47,7 @@ from core.issues.health import LabelHealth
 from core.issues.run_issues import RunIssues
 from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
 from core.project.layout import ProjectLayout
+from core.recipes.fit_cache import FitParams, data_key
 from core.recipes.store import Recipe, RecipeError, RecipeInfo, list_recipes, parse_recipe, recipes_dir
 from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, TEST_PROBS, read_oof, read_test_probs
 from core.runs.progress import Callbacks
@@ -396,3 +397,13 @@ def warm_umap_once() -> bool:
         return start_warm_up()
     except OSError:  # a read-only home: the first map compiles instead, as before
         return False
+
+
+def fit_data_key(data: Dataset, params: FitParams) -> str:
+    """core.recipes.fit_cache.data_key for the project's current files (its images stat-ed once per change)."""
+    return _fit_data_key(str(data.layout.root), dataset_fingerprint(data.layout.root), params, data)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _fit_data_key(root: str, stamp: tuple, params: FitParams, _data: Dataset) -> str:
+    return data_key(_data, params)

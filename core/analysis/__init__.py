@@ -4,6 +4,7 @@ predictions  prediction_table and its filters, sorts and gallery cards
 scores       macro_f1, headline metrics, per-class scores, the confusion matrix
 two_runs     per-class deltas and disagreements between two runs
 overview     class and image-size distributions, gallery rows
+shift        how test differs from train: per-image statistics, kinds of difference, a domain classifier
 """
 
 from __future__ import annotations

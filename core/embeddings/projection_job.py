@@ -134,7 +134,7 @@ def numba_cache_dir() -> Path:
     return workbench_home() / "numba-cache"
 
 
-def _numba_env() -> dict[str, str]:
+def numba_env() -> dict[str, str]:
     """The job's extra environment: the per-user numba cache (created here, so the job finds it)."""
     cache = numba_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -157,7 +157,7 @@ def start_projection(run_dir: str | Path, out: str | Path, *, params: Projection
         status=status_file(out),
         log=log_file(out),
         identity=out.name,
-        env=_numba_env(),
+        env=numba_env(),
         name=f"reap-umap-{out.stem}",
         message="starting",
         started=time.time(),  # epoch seconds: the page's "· 12 s" clock
@@ -185,7 +185,13 @@ def _cache_numba_compilations() -> None:
     numba.jit = with_cache(numba.jit)
 
 
-class _JobProgress(StatusCallbacks):
+def prepare_numba() -> None:
+    """In a job process that will import umap: numba's disk cache on (numba_cache_dir) for umap's kernels too."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
+    _cache_numba_compilations()
+
+
+class JobProgress(StatusCallbacks):
     """The job's progress in its status file, with the seconds since it began (elapsed_s)."""
 
     def __init__(self, status: StatusFile) -> None:
@@ -203,7 +209,7 @@ def run_projection_job(run_dir: str | Path, out: str | Path, *, params: Projecti
     status = StatusFile(status_file(out))
     status.forget("traceback")  # of an earlier attempt
     status.update(pid=os.getpid(), pgid=os.getpgrp(), state="running", params=asdict(params))
-    callbacks = _JobProgress(status)
+    callbacks = JobProgress(status)
     callbacks.on_progress(progress=0.01, message="reading embeddings")
     try:
         embeddings = np.load(run_dir / EMBEDDINGS, mmap_mode="r")
@@ -255,7 +261,7 @@ def start_warm_up() -> bool:
     """
     if is_warm():
         return False
-    env = _numba_env()
+    env = numba_env()
     spawn(JOB_MODULE, ["--warm"], log=Path(env["NUMBA_CACHE_DIR"]) / "warm.log", env=env, name="reap-umap-warm-up")
     return True
 
@@ -281,8 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.warm and not (args.run_dir and args.out):
         parser.error("--run-dir and --out are required (or --warm)")
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
-    _cache_numba_compilations()
+    prepare_numba()
     if args.warm:
         seconds = warm_up()
         cache = Path(os.environ["NUMBA_CACHE_DIR"])

@@ -10,6 +10,8 @@ expansion   expand_train_set: K augmented copies of every train image on disk (w
             deterministic per seed, resumable, never half-written)
 expansion_job  run_expansion (`workbench expand`), start_expansion / expansion_status (the background job)
 fit         fit_reference / fit_score: how much a recipe's augmented train looks like test (-MMD^2 of embeddings)
+fit_cache   FitParams, FitResult: the fit scores, maps and train vs test report on disk, their keys and readers
+fit_job     start_fit / fit_status / run_fit_job: every recipe's fit score as a background job
 """
 
 from __future__ import annotations

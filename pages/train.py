@@ -12,6 +12,7 @@ from core.labels.versions import label_versions
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs
 from core.runs.jobs import slot_count, start_job
+from core.scan.embed import with_recipe
 from workbench import cache, state
 from workbench.components.job_panel import live_jobs_panel
 from workbench.components.train_form import run_form
@@ -44,7 +45,7 @@ if base != "defaults":
         st.error(f"Run {base}'s config cannot be used, the form shows the defaults: {exc}")
 preselected = state.pop_run_recipe()  # "Use in a run" on the Recipes page
 if preselected:
-    defaults = dataclasses.replace(defaults, aug=dataclasses.replace(defaults.aug, recipe=preselected, recipe_yaml=""))
+    defaults = with_recipe(defaults, preselected)
 kind = (
     st.segmented_control(
         "Kind",

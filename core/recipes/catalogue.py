@@ -150,6 +150,15 @@ _SPECS = (
         ),
     ),
     TransformSpec(
+        "RGBShift",
+        "each colour channel shifted up or down: tinted ink and paper, as scans and photos come",
+        (
+            _rf("r_shift_limit", (-20.0, 20.0), -255, 255, "red shift (0..255 scale)"),
+            _rf("g_shift_limit", (-20.0, 20.0), -255, 255, "green shift (0..255 scale)"),
+            _rf("b_shift_limit", (-20.0, 20.0), -255, 255, "blue shift (0..255 scale)"),
+        ),
+    ),
+    TransformSpec(
         "RandomGamma",
         "gamma curve: mid-tones lighter or darker",
         (_rf("gamma_limit", (80.0, 120.0), 1, 500, "gamma x 100 (100 = unchanged)"),),

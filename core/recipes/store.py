@@ -187,6 +187,9 @@ def _instantiate(data: dict[str, Any], where: str) -> Any:
     A = albumentations()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*has no 'p' parameter")  # p defaults to 0.5, as A.load does
+        # Keys albumentations' own to_dict writes but its constructor then calls invalid (RGBShift in 2.0.x
+        # writes AdditiveNoise's); a key no transform takes was refused by _check_node already.
+        warnings.filterwarnings("ignore", message=r"Argument\(s\) .* are not valid for transform")
         try:
             return A.from_dict(data)
         except Exception as exc:  # noqa: BLE001 - pydantic validation, TypeErrors, ...: named below

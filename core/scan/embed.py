@@ -3,6 +3,7 @@ and with `scan.tta` the 8 dihedral views of each test image.
 
     embed_scan(inputs, train, test, callbacks, span=) -> ScanEmbeddings
     scan_recipe(inputs) -> Recipe      aug.recipe_yaml when the run stored it, else aug.recipe by name
+    with_recipe(config, recipe)        a config with the recipe, its scan a recipe scan (RECIPE_SCAN_COPIES + TTA)
 
 Every part goes through core.embeddings.features.compute_embeddings, cached per project; copies and
 views by their key (core.scan.views). The embedding share of the progress bar (`span`) is split
@@ -15,7 +16,7 @@ image, as the pages expect).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +27,23 @@ from core.scan.views import DIHEDRAL_VIEWS, DihedralView, RecipeCopy
 if TYPE_CHECKING:
     import pandas as pd
 
+    from core.config import RunConfig
     from core.runs.inputs import RunInputs
+
+
+# What "Use in a run" sets for a scan with a recipe (scan.copies; scan.tta on): chosen on the demo and on
+# Fashion-MNIST (bench/recipe_scan.py, document-scan at 128 px; test macro-F1 of the plain scan: 0.25 / 0.30).
+RECIPE_SCAN_COPIES = 4
+
+
+def with_recipe(config: RunConfig, recipe: str) -> RunConfig:
+    """The config with aug.recipe = `recipe`; any recipe but "none" also makes its scan a recipe scan
+    (RECIPE_SCAN_COPIES copies, scan.tta on) unless the config already asks for copies."""
+    aug = replace(config.aug, recipe=recipe, recipe_yaml="")
+    scan = config.scan
+    if recipe != "none" and scan.copies == 0:
+        scan = replace(scan, copies=RECIPE_SCAN_COPIES, tta=True)
+    return replace(config, aug=aug, scan=scan)
 
 
 @dataclass

@@ -216,3 +216,15 @@ def test_cached_parts_still_report_each_stage_with_its_image_count(demo: Path, r
     assert embedding[-1]["progress"] == pytest.approx(run_module.EMBEDDING_SHARE)
     values = [p["progress"] for p in recorder.progress]
     assert values == sorted(values)
+
+
+def test_a_recipe_chosen_for_a_run_makes_its_scan_a_recipe_scan():
+    from core.scan.embed import RECIPE_SCAN_COPIES, with_recipe
+
+    chosen = with_recipe(resolve_config(kind="scan"), "document-scan")
+    assert chosen.aug.recipe == "document-scan" and chosen.aug.recipe_yaml == ""
+    assert chosen.scan.copies == RECIPE_SCAN_COPIES > 0 and chosen.scan.tta
+    plain = with_recipe(resolve_config(kind="scan"), "none")
+    assert plain.aug.recipe == "none" and plain.scan.copies == 0 and not plain.scan.tta
+    own = with_recipe(resolve_config(kind="scan", overrides=["scan.copies=2"]), "heavy")
+    assert own.scan.copies == 2 and not own.scan.tta  # what the user set stays

@@ -4,8 +4,11 @@ fold_splits(labels, folds=, seed=, groups=)    [(train rows, held-out rows)] per
 assign_folds(labels, folds=, seed=, groups=)   (N,) the fold each row is held out in, -1: never (the training's view)
 
 groups: (N,) the original image each row is a copy of (an offline expansion's `original_ID`; an
-original names itself). The originals are split by the rule below, exactly as without copies, and
-every copy is held out with its original: no fold trains on a copy of an image it validates on.
+original names itself; the first row of each group is the original). The originals are split by the
+rule below, exactly as without copies. A copy is never held out (scored): out-of-fold predictions are
+one per original image, as every page expects. It trains in every fold but the one that holds out its
+original, so no fold trains on a copy of an image it validates on. With groups, assign_folds gives
+copies -1 and the train rows of fold k are NOT `fold_of != k`: use fold_splits.
 
 The rule (labels (N,) class indices, `folds` = data.folds, `seed` = data.seed):
 
@@ -67,10 +70,11 @@ def assign_folds(
     callbacks: Callbacks | None = None,
     groups: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N,) int64: the fold each row is held out in, 0..F-1; -1 for rows never held out (folds = 1's training part).
+    """(N,) int64: the fold each row is held out in, 0..F-1; -1 for rows never held out (folds = 1's
+    training part, and every copy when `groups` are given).
 
-    The same split as `fold_splits` (F = its length = `fold_of.max() + 1`), seen row by row: the
-    train rows of fold k are `fold_of != k`.
+    The same split as `fold_splits` (F = its length = `fold_of.max() + 1`), seen row by row: without
+    groups the train rows of fold k are `fold_of != k` (with groups, see the module docstring).
     """
     fold_of = np.full(len(labels), -1, dtype=np.int64)
     for k, (_, held) in enumerate(fold_splits(labels, folds=folds, seed=seed, callbacks=callbacks, groups=groups)):
@@ -88,10 +92,12 @@ def _grouped(
     leaders = np.sort(first)  # one row per group, in row order: the originals' own split
     splits = fold_splits(labels[leaders], folds=folds, seed=seed, callbacks=callbacks)
     position = np.searchsorted(leaders, first[group_of])  # each row -> its original's place among the leaders
+    is_original = np.zeros(len(labels), dtype=bool)
+    is_original[leaders] = True
     result = []
     for _, held in splits:
-        is_held = np.isin(position, held)
-        result.append((np.flatnonzero(~is_held), np.flatnonzero(is_held)))
+        is_held = np.isin(position, held)  # the rows of the groups this fold holds out
+        result.append((np.flatnonzero(~is_held), np.flatnonzero(is_held & is_original)))
     return result
 
 

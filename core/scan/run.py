@@ -65,7 +65,9 @@ def run_scan(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
     embedded = embed_scan(inputs, train, test, callbacks, span=(0.0, EMBEDDING_SHARE))
     embed_s = time.perf_counter() - started
 
-    splits = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=callbacks)
+    # An offline expansion's copies (labels "augmented:<name>") train beside their original, never scored.
+    groups = train["original_ID"].astype(str).to_numpy() if "original_ID" in train else None
+    splits = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=callbacks, groups=groups)
     grid = _CGrid.create(inputs.config.scan.C, n_train=len(train), n_test=len(test), num_classes=inputs.num_classes)
     if len(grid.Cs) > 1:
         callbacks.on_message(

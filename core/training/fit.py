@@ -49,7 +49,7 @@ def train_folds(
     rank 0 then writes that fold's weights and the artifacts so far, and reports the fold's end.
     """
     from core.runs.folder import write_embeddings, write_oof, write_test_outputs
-    from core.runs.folds import assign_folds
+    from core.runs.folds import fold_splits
     from core.training.data import resolve_workers
 
     data, model_config, train = inputs.config.data, inputs.config.model, inputs.config.train
@@ -66,10 +66,13 @@ def train_folds(
     labels = inputs.train["target"].to_numpy(dtype=int)
     test_ids, test_paths = inputs.test["ID"].astype(str).tolist(), inputs.test["path"].astype(str).tolist()
     # The scan's split (core.runs.folds): it may use fewer folds than data.folds, and it names rare classes.
-    # An offline expansion's copies (labels "augmented:<name>") are held out with their original.
+    # An offline expansion's copies (labels "augmented:<name>") train beside their original, never validated.
     groups = inputs.train["original_ID"].astype(str).to_numpy() if "original_ID" in inputs.train else None
-    fold_of = assign_folds(labels, folds=data.folds, seed=data.seed, callbacks=report, groups=groups)
-    n_folds = int(fold_of.max()) + 1
+    fold_rows = fold_splits(labels, folds=data.folds, seed=data.seed, callbacks=report, groups=groups)
+    fold_of = np.full(len(labels), -1, dtype=np.int64)  # copies are never validated (core.runs.folds)
+    for k, (_, held) in enumerate(fold_rows):
+        fold_of[held] = k
+    n_folds = len(fold_rows)
     workers = resolve_workers(data.num_workers, world_size=world_size)
     progress = _Progress(report, folds=n_folds, epochs=train.epochs)
     report.on_message(
@@ -83,7 +86,7 @@ def train_folds(
     test_sum = np.zeros((len(test_ids), inputs.num_classes), dtype=np.float64)
     for fold in range(n_folds):
         model, result, predictor = _train_fold(
-            inputs, fold=fold, fold_of=fold_of, runtime=runtime, workers=workers, report=report, progress=progress
+            inputs, fold=fold, split=fold_rows[fold], runtime=runtime, workers=workers, report=report, progress=progress
         )
         if test_paths:
             progress.after_training(fold, 0.0, f"predicting {len(test_paths)} test images (TTA: {train.tta})")
@@ -100,7 +103,7 @@ def train_folds(
                 "image_size": data.image_size,  # the scan's key (runs before this change wrote "size")
             }
             save_weights(result.state, weights, metadata={k: str(v) for k, v in about.items()})
-            val_rows = np.flatnonzero(fold_of == fold)
+            val_rows = fold_rows[fold][1]
             oof[val_rows], validated[val_rows] = result.val_probs, True
             done = np.flatnonzero(validated)
             write_oof(inputs.run_dir, [ids[i] for i in done], fold_of[done], labels[done], oof[done])
@@ -117,7 +120,7 @@ def _train_fold(
     inputs: RunInputs,
     *,
     fold: int,
-    fold_of: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
     runtime: Runtime,
     workers: int,
     report: Callbacks,
@@ -136,7 +139,7 @@ def _train_fold(
     data, train = inputs.config.data, inputs.config.train
     labels = inputs.train["target"].to_numpy(dtype=int)
     paths = inputs.train["path"].astype(str).tolist()
-    train_rows, val_rows = np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
+    train_rows, val_rows = split
     # Every rank seeds differently (its own noise and dropout); DDP broadcasts rank 0's initial weights.
     seed = data.seed + fold + 1000 * runtime.rank
     seed_everything(seed)

@@ -63,3 +63,18 @@ def test_a_missing_or_unfinished_expansion_is_named(project, run_cli):
     (project / ".workbench/augmented/light-x1/manifest.json").unlink()  # as if it had never been finished
     with pytest.raises(LabelsError, match="no finished expansion"):
         resolve_labels(dataset, "augmented:light-x1")
+
+
+def test_a_scan_on_an_expansion_trains_on_the_copies_and_scores_only_the_originals(project, run_cli, monkeypatch):
+    from core.runs.folder import read_oof, read_status
+    from tests.core.scan.test_scan import run_job
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(project.parent / "home"))
+    assert run_cli(["expand", "--project", str(project), "--recipe", "light", "--copies", "2", "--name", "x2"])[0] == 0
+    overrides = ["data.labels=augmented:x2", "scan.image_size=32", "data.folds=3", "scan.C=0.01", "scan.prune=0"]
+    code, run_dir = run_job(project, overrides)
+    assert code == 0, read_status(run_dir).get("traceback")
+    oof = read_oof(run_dir)
+    train_csv = pd.read_csv(project / "train.csv", dtype={"ID": str})
+    assert sorted(oof["ID"]) == sorted(train_csv["ID"])  # one row per original image, no copy scored
+    assert sorted(oof["fold"].unique()) == [0, 1, 2]

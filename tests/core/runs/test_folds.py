@@ -157,8 +157,8 @@ def _train_oof(root: Path, folds: int, monkeypatch: pytest.MonkeyPatch) -> tuple
         def features(self, model, paths):
             return np.zeros((len(paths), 8), dtype=np.float32)
 
-    def train_fold(inputs, *, fold, fold_of, **_):
-        held = int((fold_of == fold).sum())
+    def train_fold(inputs, *, fold, split, **_):
+        held = len(split[1])
         return None, FoldResult(state={}, val_probs=np.full((held, 4), 0.25)), Predictor()
 
     monkeypatch.setattr(fit, "_train_fold", train_fold)
@@ -184,7 +184,7 @@ def test_a_scan_and_a_train_run_hold_out_the_same_rows(uneven_project: Path, fol
         assert "d_7.png" not in set(scan["ID"])  # the single-image class (3) always trains
 
 
-def test_copies_are_held_out_with_their_original_and_originals_keep_their_folds():
+def test_copies_train_beside_their_original_are_never_scored_and_originals_keep_their_folds():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 60)
     originals = [f"img{i}" for i in range(60)]
@@ -194,9 +194,10 @@ def test_copies_are_held_out_with_their_original_and_originals_keep_their_folds(
     plain = fold_splits(labels, folds=5, seed=1)
     grouped = fold_splits(all_labels, folds=5, seed=1, groups=groups)
     assert len(grouped) == len(plain)
-    for (_, held_plain), (train, held) in zip(plain, grouped):
-        np.testing.assert_array_equal(held[held < 60], held_plain)  # the originals' folds are unchanged
-        assert not set(groups[train]) & set(groups[held])  # no group on both sides
-        assert len(held) == 4 * len(held_plain)
+    for (train_plain, held_plain), (train, held) in zip(plain, grouped):
+        np.testing.assert_array_equal(held, held_plain)  # only originals are held out, in their own folds
+        assert not set(groups[train]) & set(groups[held])  # no copy of a held-out image is trained on
+        assert len(train) == 4 * len(train_plain)  # every other original with its three copies
     fold_of = assign_folds(all_labels, folds=5, seed=1, groups=groups)
-    assert all(len(set(fold_of[groups == g])) == 1 for g in originals)
+    np.testing.assert_array_equal(fold_of[:60], assign_folds(labels, folds=5, seed=1))
+    assert (fold_of[60:] == -1).all()  # a copy is never scored

@@ -5,6 +5,7 @@ project   demo, check, import-folder, serve
 runs      scan, train, jobs, cancel
 labels    issues, relabel, export
 expand    expand (offline expansion: augmented copies of the train images on disk)
+recipes   recipes (fit scores; train vs test)
 """
 
 from __future__ import annotations

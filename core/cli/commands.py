@@ -13,6 +13,7 @@ workbench relabel --project DIR ID LABEL | --drop ID | --keep ID | --ambiguous I
 workbench export --project DIR [--leave-out-ambiguous]          last line: the new version's path
 workbench expand --project DIR --recipe NAME --copies K [--labels SPEC] [--workers W] [--name NAME]
                                                                 last line: the expansion's folder
+workbench recipes --project DIR [--score] [--recipes A,B]       recipes with their fit scores (CSV)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 from core.cli.expand import add_expand_command
 from core.cli.labels import cmd_export, cmd_issues, cmd_relabel
 from core.cli.project import cmd_check, cmd_demo, cmd_import, cmd_serve
+from core.cli.recipes import add_recipes_command
 from core.cli.runs import cmd_cancel, cmd_jobs, cmd_scan, cmd_train
 
 
@@ -127,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     add_expand_command(sub)
+    add_recipes_command(sub)
     return parser
 
 

@@ -47,6 +47,7 @@ from core.recipes.fit_cache import (
     status_file,
 )
 from core.runs.jobs import start_once
+from core.runs.progress import Callbacks, TeeCallbacks
 from core.runs.status import StatusFile, job_status
 
 if TYPE_CHECKING:
@@ -188,12 +189,15 @@ def _score_recipe(name: str, sample: dict[str, Any], params: FitParams, callback
     result = {"recipe": name, "version": recipe.version, "score": score, "seconds": seconds,
               "kinds": _kinds_json(kinds), "params": asdict(params)}  # fmt: skip
     write_text_atomic(out, json.dumps(result, indent=1) + "\n")
-    print(f"{name} ({recipe.version}): fit score {score:.4f} in {seconds:.1f} s", flush=True)
+    print(f"{name} ({recipe.version}): fit score {score:.4f} in {seconds:.1f} s", file=sys.stderr, flush=True)
     return score
 
 
-def run_fit_job(project: str | Path, recipes: list[str], params: FitParams) -> dict[str, float]:
-    """The job: score each recipe (module docstring), status written throughout; {name: score}."""
+def run_fit_job(
+    project: str | Path, recipes: list[str], params: FitParams, *, echo: Callbacks | None = None
+) -> dict[str, float]:
+    """The job: score each recipe (module docstring), status written throughout (and told `echo`,
+    e.g. a terminal); {name: score}."""
     from core.analysis.shift import folder_statistics
     from core.embeddings.projection_job import JobProgress
     from core.project.dataset import load_dataset
@@ -206,7 +210,8 @@ def run_fit_job(project: str | Path, recipes: list[str], params: FitParams) -> d
     status = StatusFile(status_file(layout))
     status.forget("traceback")
     status.update(pid=os.getpid(), pgid=os.getpgrp(), state="running", recipes=recipes, params=asdict(params))
-    callbacks = JobProgress(status)
+    progress = JobProgress(status)
+    callbacks = TeeCallbacks(progress, echo) if echo is not None else progress
     scores: dict[str, float] = {}
     try:
         if not data.report.usable:
@@ -240,7 +245,7 @@ def run_fit_job(project: str | Path, recipes: list[str], params: FitParams) -> d
         state="succeeded",
         progress=1.0,
         message=", ".join(f"{name} {score:.3f}" for name, score in scores.items()),
-        duration_s=round(time.perf_counter() - callbacks.began, 1),
+        duration_s=round(time.perf_counter() - progress.began, 1),
     )
     return scores
 

@@ -6,6 +6,7 @@ nothing of files, terminals or screens.
     RunCallbacks       ... and into a run folder's events.jsonl and the job's log (stdout)
     SpanCallbacks      an operation's progress as its share (start..end) of a larger job's, throttled
     TerminalProgress   one line on a terminal, rewritten in place (the command line)
+    TeeCallbacks       every call passed on to several callbacks (a job's status file and a terminal)
 
 Every long operation takes `callbacks: Callbacks | None = None` and reports
 `on_progress(progress=fraction 0..1, message=..., step=done, steps=total)`: the image index, dataset
@@ -159,3 +160,26 @@ class TerminalProgress(Callbacks):
 
     def on_message(self, text: str) -> None:
         self._print(f"{self.label}: {text}" if self.label else text)
+
+
+class TeeCallbacks(Callbacks):
+    """Every call passed on to each of `targets`, in order."""
+
+    def __init__(self, *targets: Callbacks) -> None:
+        self.targets = targets
+
+    def on_progress(self, *, progress: float, message: str = "", **where: Any) -> None:
+        for target in self.targets:
+            target.on_progress(progress=progress, message=message, **where)
+
+    def on_epoch(self, *, fold: int, epoch: int, metrics: dict[str, float]) -> None:
+        for target in self.targets:
+            target.on_epoch(fold=fold, epoch=epoch, metrics=metrics)
+
+    def on_fold_end(self, *, fold: int, metrics: dict[str, float]) -> None:
+        for target in self.targets:
+            target.on_fold_end(fold=fold, metrics=metrics)
+
+    def on_message(self, text: str) -> None:
+        for target in self.targets:
+            target.on_message(text)

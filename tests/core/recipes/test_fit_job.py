@@ -112,3 +112,22 @@ def test_start_checks_its_input_and_starts_once(scored, monkeypatch):
     assert json.loads(args[args.index("--params") + 1])["image_size"] == 64
     with pytest.raises(ValueError, match="train_rows"):
         fit_cache.FitParams(train_rows=1).validate()
+
+
+def test_the_command_line_scores_and_lists_the_recipes(scored, run_cli, monkeypatch):
+    data, _ = scored
+    root = str(data.layout.root)
+    monkeypatch.setenv("WORKBENCH_HOME", str(data.layout.root.parent / "home"))
+    code, out, err = run_cli(["recipes", "--project", root, "--score", "--recipes", "none,nope"])
+    assert code == 1 and "no usable recipe nope" in err
+    code, out, err = run_cli(["recipes", "--project", root, "--score", "--recipes", "none"])
+    assert code == 0, err
+    rows = [line.split(",") for line in out.strip().splitlines()]
+    assert rows[0] == ["recipe", "version", "fit_score", "far_off", "partly_off"]
+    table = {row[0]: row for row in rows[1:]}
+    assert {"none", "light", "document-scan", "heavy", "default"} <= set(table)
+    assert float(table["none"][2]) < 0 and "noise" in table["none"][3].split()
+    assert table["heavy"][2] == ""  # not scored
+    assert "train vs test:" in err and "noise: pixel noise" in err
+    code, out_again, _ = run_cli(["recipes", "--project", root])  # listing only: nothing recomputed
+    assert code == 0 and out_again == out

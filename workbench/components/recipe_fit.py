@@ -111,10 +111,11 @@ def fit_progress(layout) -> None:
 
 
 def _overlay(results: dict[str, fit_cache.FitResult]) -> None:
-    with_maps = [name for name, result in results.items() if result.overlay is not None]
+    ranked = sorted(results, key=lambda n: -results[n].score if math.isfinite(results[n].score) else math.inf)
+    with_maps = [name for name in ranked if results[name].overlay is not None]
     if not with_maps:
         return
-    chosen = st.selectbox("Map of test over a recipe's copies", with_maps, index=len(with_maps) - 1)
+    chosen = st.selectbox("Map of test over a recipe's copies", with_maps, help="The best fitting recipe first")
     try:
         points = fit_cache.read_overlay(results[chosen].overlay)
     except Exception as exc:  # noqa: BLE001 - a truncated or foreign .npz (BadZipFile, EOFError, KeyError, ...)

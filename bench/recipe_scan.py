@@ -41,9 +41,10 @@ BENCH_RECIPE = "bench-testlike"
 
 def save_bench_recipe(project: Path) -> None:
     """recipes/bench-testlike.yaml in the project copy (see the module docstring)."""
+    from core.io.atomic import write_text_atomic
     from core.project.layout import open_layout
     from core.recipes.presets import albumentations
-    from core.recipes.store import recipe_to_yaml, save_recipe
+    from core.recipes.store import recipe_to_yaml, recipes_dir
 
     A = albumentations()
     compose = A.Compose(
@@ -59,7 +60,9 @@ def save_bench_recipe(project: Path) -> None:
         ],
         p=1.0,
     )
-    save_recipe(open_layout(project), BENCH_RECIPE, recipe_to_yaml(compose))
+    folder = recipes_dir(open_layout(project))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / f"{BENCH_RECIPE}.yaml", recipe_to_yaml(compose))  # not save_recipe: no preset copies
 
 
 def project_copy(source: Path, *, fresh: bool) -> Path:
@@ -70,6 +73,12 @@ def project_copy(source: Path, *, fresh: bool) -> Path:
     if not target.exists():
         COPIES_ROOT.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, target, symlinks=True)
+    # The shipped presets are what is measured: copies a write path made of them (core.recipes.store.ensure_presets)
+    # would keep an older version of a preset in this copy.
+    from core.recipes.presets import PRESETS
+
+    for name in PRESETS:
+        (target / ".workbench" / "recipes" / f"{name}.yaml").unlink(missing_ok=True)
     return target
 
 

@@ -11,12 +11,14 @@
     training     the train run: data, transforms, losses, runtime, loop, folds, DDP
     scan         the scan run: frozen-backbone embeddings -> k-fold logistic regression
     embeddings   frozen-backbone features, nearest neighbours, UMAP maps (background job)
-    analysis     what a run got wrong: predictions table, scores, two runs, overview tables
+    analysis     what a run got wrong: predictions table, scores, two runs, overview tables, train vs test
     issues       cleanlab label issues, Datalab data issues, cached per run
     labels       decisions, the review queue, exported versions ("v3", "latest")
     recipes      noise recipes: presets, the editor's transform catalogue, the store
                  (.workbench/recipes/<name>.yaml), applying one to images per seed, offline
-                 expansion (.workbench/augmented/<name>/: K copies of every train image on disk)
+                 expansion (.workbench/augmented/<name>/: K copies of every train image on disk),
+                 fit scores (how close a recipe's copies look to test; a background job)
+    predictions  prediction CSVs (teammates', runs', ensembles): checks, agreement, voting, selection
     cli          `workbench ...`, one module per group of commands
 
 Inside core, import from the module that defines a name (`from core.runs.folder import OOF`),

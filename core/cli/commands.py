@@ -14,6 +14,8 @@ workbench export --project DIR [--leave-out-ambiguous]          last line: the n
 workbench expand --project DIR --recipe NAME --copies K [--labels SPEC] [--workers W] [--name NAME]
                                                                 last line: the expansion's folder
 workbench recipes --project DIR [--score] [--recipes A,B]       recipes with their fit scores (CSV)
+workbench ensemble A.csv B.csv ... --out CSV [--project DIR] [--method hard|soft] [--weights W,W,...]
+                                                                last line: the CSV written
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 
 from core.cli.expand import add_expand_command
 from core.cli.labels import cmd_export, cmd_issues, cmd_relabel
+from core.cli.predictions import add_ensemble_command
 from core.cli.project import cmd_check, cmd_demo, cmd_import, cmd_serve
 from core.cli.recipes import add_recipes_command
 from core.cli.runs import cmd_cancel, cmd_jobs, cmd_scan, cmd_train
@@ -130,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_expand_command(sub)
     add_recipes_command(sub)
+    add_ensemble_command(sub)
     return parser
 
 

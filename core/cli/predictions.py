@@ -1,0 +1,91 @@
+"""`workbench ensemble`: teammates' prediction CSVs combined into one submission, from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_ensemble_command(sub) -> None:
+    ensemble = sub.add_parser(
+        "ensemble", help="combine prediction CSVs (hard or soft vote, weights) into one; last line: the CSV written"
+    )
+    ensemble.add_argument("members", nargs="+", metavar="CSV", help="prediction CSVs: ID,target[,prob_0..]")
+    ensemble.add_argument("--out", required=True, help="the ensemble's CSV (ID,target, and probabilities for soft)")
+    ensemble.add_argument("--project", help="check every member against this project's test IDs and classes")
+    ensemble.add_argument("--method", choices=("hard", "soft"), default="hard", help="hard (default) or soft vote")
+    ensemble.add_argument("--weights", help="comma-separated, one per member (default: equal)")
+    ensemble.set_defaults(func=cmd_ensemble)
+
+
+def _ids_and_classes(args: argparse.Namespace) -> tuple[list[str], int]:
+    """The project's test IDs and class count, or the first member's IDs and the classes its files imply."""
+    import pandas as pd
+
+    from core.predictions.members import PredictionError
+
+    if args.project:
+        from core.cli.project import open_project
+        from core.project.dataset import load_dataset
+
+        layout = open_project(args.project)
+        if layout is None:
+            raise PredictionError(f"{args.project} is not a project")
+        data = load_dataset(layout.root)
+        if not data.report.usable or data.test.empty:
+            raise PredictionError(f"{layout.root}: no usable test set (`workbench check` says why)")
+        return data.test["ID"].astype(str).tolist(), data.num_classes
+    classes = 0
+    ids: list[str] = []
+    for path in args.members:
+        try:
+            frame = pd.read_csv(path, dtype=str, nrows=200_000)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise PredictionError(f"{path}: cannot be read: {exc}") from exc
+        probs = [c for c in frame.columns if str(c).startswith("prob_")]
+        targets = pd.to_numeric(frame.get("target", pd.Series(dtype=str)), errors="coerce")
+        classes = max(classes, len(probs), int(targets.max()) + 1 if targets.notna().any() else 0)
+        if not ids and "ID" in frame:
+            ids = frame["ID"].astype(str).str.strip().tolist()
+    return ids, classes
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from core.io.atomic import write_text_atomic
+    from core.predictions.ensemble import changed, hard_vote, soft_vote
+    from core.predictions.members import Member, PredictionError, member_csv, parse_predictions
+
+    try:
+        weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+        test_ids, num_classes = _ids_and_classes(args)
+        members = []
+        for path in args.members:
+            try:
+                raw = Path(path).read_bytes()
+            except OSError as exc:
+                raise PredictionError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+            members.append(parse_predictions(raw, name=path, test_ids=test_ids, num_classes=num_classes))
+        labels = np.stack([m.labels for m in members])
+        if args.method == "soft":
+            without = [m.name for m in members if m.probs is None]
+            if without:
+                raise PredictionError(f"soft voting needs probabilities; these have none: {', '.join(without)}")
+            probs = soft_vote(np.stack([m.probs for m in members]), weights=weights)
+            result = Member("ensemble", probs.argmax(axis=1), probs, source="ensemble")
+        else:
+            result = Member("ensemble", hard_vote(labels, weights=weights, num_classes=num_classes), None, "ensemble")
+    except (PredictionError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for member, count in zip(members, changed(result.labels, labels)):
+        print(f"{member.name}: the ensemble changes {int(count):,} of {len(test_ids):,} predictions", file=sys.stderr)
+    try:
+        out = write_text_atomic(Path(args.out), member_csv(result, test_ids))
+    except OSError as exc:
+        print(f"error: {args.out}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0

@@ -39,6 +39,9 @@ navigation = st.navigation(
             st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/model_training:"),
             st.Page(PAGES_DIR / "runs.py", title="Runs", icon=":material/history:"),
         ],
+        "Submit": [
+            st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/join_inner:"),
+        ],
     }
 )
 project_sidebar()

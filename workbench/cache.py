@@ -45,6 +45,9 @@ from core.embeddings.projection_job import read_projection
 from core.io.images import ImageError, open_rgb
 from core.issues.health import LabelHealth
 from core.issues.run_issues import RunIssues
+from core.predictions.members import Member, PredictionError
+from core.predictions.members import run_member as read_run_member
+from core.predictions.store import PredictionFile, list_predictions, predictions_dir
 from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
 from core.project.layout import ProjectLayout
 from core.recipes.fit_cache import FitParams, data_key
@@ -407,3 +410,38 @@ def fit_data_key(data: Dataset, params: FitParams) -> str:
 @st.cache_data(show_spinner=False, max_entries=8)
 def _fit_data_key(root: str, stamp: tuple, params: FitParams, _data: Dataset) -> str:
     return data_key(_data, params)
+
+
+def prediction_files(data: Dataset) -> list[PredictionFile]:
+    """core.predictions.store.list_predictions, re-read when predictions/ or the project's files change."""
+    folder = predictions_dir(data.layout)
+    try:
+        stamp = tuple(sorted((p.name, *(_stamp(p) or ())) for p in folder.iterdir()))
+    except OSError:
+        stamp = ()
+    return _prediction_files(str(data.layout.root), stamp, dataset_fingerprint(data.layout.root), data)
+
+
+@st.cache_data(show_spinner="Checking the prediction CSVs...", max_entries=4)
+def _prediction_files(root: str, stamp: tuple, data_stamp: tuple, _data: Dataset) -> list[PredictionFile]:
+    return list_predictions(_data.layout, test_ids=_data.test["ID"].astype(str).tolist(), num_classes=_data.num_classes)
+
+
+def run_member(data: Dataset, run_dir: Path) -> Member | str:
+    """A run's test predictions as an ensemble member (with its OOF rows), or why it cannot be one."""
+    run_dir = Path(run_dir)
+    stamps = (_stamp(run_dir / TEST_PROBS), _stamp(run_dir / OOF))
+    return _run_member(str(run_dir), stamps, dataset_fingerprint(data.layout.root), data)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _run_member(run_dir: str, stamps: tuple, data_stamp: tuple, _data: Dataset) -> Member | str:
+    try:
+        return read_run_member(
+            run_dir,
+            name=Path(run_dir).name,
+            test_ids=_data.test["ID"].astype(str).tolist(),
+            num_classes=_data.num_classes,
+        )
+    except PredictionError as exc:
+        return str(exc)

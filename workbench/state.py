@@ -281,6 +281,13 @@ def forget_stale_choice(widget_key: str, offered) -> None:
         del st.session_state[widget_key]
 
 
+def keep_offered_choices(widget_key: str, offered) -> None:
+    """A multiselect's chosen values, less those no longer offered (a deleted file, a removed run)."""
+    chosen = st.session_state.get(widget_key)
+    if isinstance(chosen, list) and any(c not in offered for c in chosen):
+        st.session_state[widget_key] = [c for c in chosen if c in offered]
+
+
 def errors_cell() -> list[int] | None:
     """The confusion cell [true, predicted] whose images the Errors page shows, or None."""
     return st.session_state.get(ERRORS_CELL)
@@ -460,3 +467,36 @@ def use_recipe_in_run(name: str) -> None:
 def pop_run_recipe() -> str | None:
     """The recipe picked with "Use in a run", once (the form's own widget keeps it afterwards)."""
     return st.session_state.pop(TRAIN_RECIPE, None)
+
+
+COMPARE_UPLOADS = "wb.compare.uploads"  # int: part of the uploader's key; bumped after the files were added
+COMPARE_NOTICE = "wb.compare.notice"  # list[(kind, text)]: what adding files did, shown once
+COMPARE_MEMBERS = "wb.compare.members"  # multiselect: the members compared ("file:<name>" / "run:<id>")
+COMPARE_MATRIX = "wb.compare.matrix"  # segmented control: agreement as share or Cohen's kappa
+COMPARE_CLASS = "wb.compare.class"  # selectbox: disagreements where some member predicts this class
+COMPARE_FOCUS = "wb.compare.focus"  # selectbox: disagreements of a pair / where only one member differs
+ENSEMBLE_METHOD = "wb.ensemble.method"  # segmented control: hard or soft vote
+ENSEMBLE_WEIGHT = "wb.ensemble.weight"  # prefix: number input of one member's weight
+ENSEMBLE_NAME = "wb.ensemble.name"  # text input: the exported ensemble's name
+ENSEMBLE_SAVED = "wb.ensemble.saved"  # str: path of the ensemble this session exported last (its download)
+
+
+def compare_notices() -> list[tuple[str, str]]:
+    """What the last "Add" on the Compare page did, once."""
+    return st.session_state.pop(COMPARE_NOTICE, [])
+
+
+def added_predictions(notices: list[tuple[str, str]]) -> None:
+    """After the uploaded files were handled: their outcomes shown once, the uploader emptied."""
+    st.session_state[COMPARE_NOTICE] = notices
+    st.session_state[COMPARE_UPLOADS] = int(st.session_state.get(COMPARE_UPLOADS, 0)) + 1
+
+
+def ensemble_weight_key(member: str) -> str:
+    return f"{ENSEMBLE_WEIGHT}.{member}"
+
+
+def set_weights(weights: dict[str, float]) -> None:
+    """Widget callback: the greedy selection's weights put into the weight inputs."""
+    for member, weight in weights.items():
+        st.session_state[ensemble_weight_key(member)] = float(weight)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached
+from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached, ranked_issues_csv
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs
 from workbench import state
@@ -12,6 +12,7 @@ from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review, review_heal
 from workbench.components import review as rv
 from workbench.components.bulk_accept import BULK_VIEW, bulk_accept_view
 from workbench.components.class_balance import class_balance_view
+from workbench.components.downloads import download_text
 from workbench.components.gallery import gallery
 from workbench.components.issue_runs import issue_runs
 from workbench.components.job_panel import start_retrain
@@ -108,6 +109,12 @@ elif view == KIND_TITLES["class_imbalance"]:
 
 # ----------------------------------------------------------------------------------- export
 else:
+    download_text(
+        lambda: ranked_issues_csv(review.issues).to_csv(index=False),
+        file_name=f"issues-{active}.csv",
+        key="issues.csv",
+        label="Download the ranked label issues (CSV, as `workbench issues` writes it)",
+    )
     version = export_panel(layout, active=active)
     if version is not None:
         start_retrain(layout, active_run, labels=f"v{version}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.recipes.store import built_in_recipe
 from workbench import cache, state
+from workbench.components.downloads import download_files, download_text
 from workbench.components.expand_panel import expand_panel
 from workbench.components.recipe_editor import recipe_editor, recipe_list
 from workbench.components.recipe_fit import recipe_fit
@@ -27,6 +29,10 @@ with left:
 with middle:
     recipe = recipe_editor(data.layout, info)
     batch_mixing_note()
+    if info.path is not None:
+        download_files([info.path], key="recipe", label="Download {name}")
+    elif info.error is None:
+        download_text(built_in_recipe(info.name).yaml_text, file_name=f"{info.name}.yaml", key=f"recipe.{info.name}")
 with right:
     recipe_preview(data, recipe)
 

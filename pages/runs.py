@@ -6,9 +6,10 @@ import streamlit as st
 
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs, runs_table
-from core.runs.folder import ACTIVE
+from core.runs.folder import ACTIVE, CONFIG, LOG, OOF, SUBMISSION, TEST_PROBS
 from workbench import state
 from workbench.cache import dataset
+from workbench.components.downloads import download_files
 from workbench.components.job_panel import live_run_card, start_retrain
 from workbench.components.run_comparison import run_comparison
 
@@ -63,6 +64,9 @@ if selected.state not in ACTIVE:
     if actions.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
         start_retrain(layout, selected)
 live_run_card(layout, selected.run_id, selected.status)
+download_files(
+    [selected.run_dir / name for name in (SUBMISSION, OOF, TEST_PROBS, CONFIG, LOG)], key=f"run.{selected.run_id}"
+)
 
 succeeded = [r for r in runs if r.state == "succeeded"]
 if len(succeeded) >= 2:

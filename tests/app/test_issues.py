@@ -240,6 +240,9 @@ def test_export_view_writes_a_version_and_retrains_on_it(fresh, monkeypatch, tmp
     versions = at.dataframe[0].value
     assert list(versions["version"]) == [1] and versions["relabeled"].iloc[0] == 1
     assert versions["dropped"].iloc[0] == 1
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert "Download the ranked label issues (CSV, as `workbench issues` writes it)" in downloads
+    assert "train_v1.csv" in downloads and "changes_v1.csv" in downloads
 
     next(b for b in at.button if b.label == "Retrain on v1").click().run()
     assert not at.exception

@@ -159,6 +159,14 @@ def test_a_broken_recipe_file_is_listed_with_its_error_and_the_others_still_open
     assert len(_preview(at)) == 8
 
 
+def test_the_shown_recipe_downloads_as_its_yaml(layout, monkeypatch, tmp_path):
+    at = _app(layout, monkeypatch, tmp_path, pick="heavy")
+    assert "Download heavy.yaml" in [d.proto.label for d in at.get("download_button")]  # built in: its text
+    save_recipe(layout, "mine", built_in_recipe("light").yaml_text)
+    at = _app(layout, monkeypatch, tmp_path, pick="mine")
+    assert "Download mine.yaml" in [d.proto.label for d in at.get("download_button")]  # saved: the file
+
+
 def test_use_in_a_run_opens_the_train_form_with_the_recipe(layout, monkeypatch, tmp_path):
     save_recipe(layout, "mine", built_in_recipe("heavy").yaml_text)
     at = _app(layout, monkeypatch, tmp_path, pick="mine")

@@ -47,6 +47,8 @@ def test_runs_page_lists_runs_and_compares_them(project_with_runs, monkeypatch, 
     before = runs["20260101-000000-scan-aaaa"].status["metrics"]["test_macro_f1"]
     assert labels["Test macro-F1: B"].value == f"{expected:.4f}"
     assert f"{expected - before:+.4f}" in str(labels["Test macro-F1: B"].delta)
+    downloads = [d.proto.label for d in at.get("download_button")]  # the chosen run's files, by their names
+    assert {"submission.csv", "oof.csv", "test_probs.csv", "config.yaml"} <= set(downloads)
 
 
 def test_make_active_and_retrain_from_the_runs_page(project_with_runs, monkeypatch, tmp_path):

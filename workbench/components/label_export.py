@@ -8,6 +8,7 @@ from core.labels.decisions import decision_counts
 from core.labels.versions import export_version, versions_table
 from core.project.layout import ProjectLayout
 from workbench import state
+from workbench.components.downloads import download_files
 
 
 def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
@@ -64,6 +65,9 @@ def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
         "Runs page compares it with the active run, per class."
     )
     retrain = right.button(f"Retrain on v{chosen}", icon=":material/replay:")
+    download_files(
+        [layout.labels_dir / f"train_v{chosen}.csv", layout.labels_dir / f"changes_v{chosen}.csv"], key="labels"
+    )
     st.page_link(
         "../pages/runs.py", label="Runs: follow the retrain and compare per-class F1", icon=":material/history:"
     )

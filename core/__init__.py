@@ -19,6 +19,7 @@
                  expansion (.workbench/augmented/<name>/: K copies of every train image on disk),
                  fit scores (how close a recipe's copies look to test; a background job)
     predictions  prediction CSVs (teammates', runs', ensembles): checks, agreement, voting, selection
+    submissions  the submissions log: what was sent, what produced it, leaderboard scores typed in
     cli          `workbench ...`, one module per group of commands
 
 Inside core, import from the module that defines a name (`from core.runs.folder import OOF`),

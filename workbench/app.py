@@ -41,6 +41,7 @@ navigation = st.navigation(
         ],
         "Submit": [
             st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/join_inner:"),
+            st.Page(PAGES_DIR / "submissions.py", title="Submissions", icon=":material/leaderboard:"),
         ],
     }
 )

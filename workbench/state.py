@@ -500,3 +500,7 @@ def set_weights(weights: dict[str, float]) -> None:
     """Widget callback: the greedy selection's weights put into the weight inputs."""
     for member, weight in weights.items():
         st.session_state[ensemble_weight_key(member)] = float(weight)
+
+
+SUBMISSIONS_FORM = "wb.submissions.form"  # the form that logs a submission
+SUBMISSIONS_SCORES = "wb.submissions.scores"  # the form that saves a submission's leaderboard scores

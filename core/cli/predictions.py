@@ -89,3 +89,75 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         return 1
     print(out)
     return 0
+
+
+def add_submissions_command(sub) -> None:
+    submissions = sub.add_parser(
+        "submissions", help="the submissions log (CSV); --add a file or --run, --score ID PUBLIC [PRIVATE]"
+    )
+    submissions.add_argument("--project", required=True)
+    what = submissions.add_mutually_exclusive_group()
+    what.add_argument("--add", metavar="CSV", help="log a submitted prediction CSV (a copy is kept)")
+    what.add_argument("--run", metavar="RUN", help="log a run's submission.csv (with its OOF macro-F1)")
+    what.add_argument("--score", nargs="+", metavar="X", help="ID PUBLIC [PRIVATE]: the leaderboard's scores")
+    submissions.add_argument("--note", default="", help="with --add / --run: what was special about it")
+    submissions.add_argument("--oof", type=float, help="with --add: its OOF macro-F1, when you know it")
+    submissions.set_defaults(func=cmd_submissions)
+
+
+def cmd_submissions(args: argparse.Namespace) -> int:
+    from core.cli.project import open_project
+    from core.predictions.members import shown
+    from core.project.dataset import load_dataset
+    from core.runs.catalog import find_run
+    from core.submissions.log import (
+        SubmissionError,
+        list_submissions,
+        log_submission,
+        run_submission,
+        set_scores,
+        validation_vs_leaderboard,
+    )
+
+    layout = open_project(args.project)
+    if layout is None:
+        return 1
+    try:
+        if args.add or args.run:
+            data = load_dataset(layout.root)
+            if not data.report.usable or data.test.empty:
+                raise SubmissionError(f"{layout.root}: no usable test set (`workbench check` says why)")
+            ids = data.test["ID"].astype(str).tolist()
+            if args.add:
+                try:
+                    raw = Path(args.add).read_bytes()
+                except OSError as exc:
+                    raise SubmissionError(f"{args.add}: cannot be read: {exc.strerror or exc}") from exc
+                done = log_submission(layout, raw, name=Path(args.add).name, produced_by=f"file {Path(args.add).name}",
+                                      note=args.note, oof_macro_f1=args.oof, test_ids=ids,
+                                      num_classes=data.num_classes)  # fmt: skip
+            else:
+                run = find_run(layout, args.run)
+                if run is None:
+                    raise SubmissionError(f"no run {shown(args.run)} in {layout.runs_dir}")
+                done = run_submission(layout, run, note=args.note, test_ids=ids, num_classes=data.num_classes)
+            print(f"logged #{done.id}: {done.file}", file=sys.stderr)
+        elif args.score:
+            if len(args.score) not in (2, 3):
+                raise SubmissionError("--score takes ID PUBLIC [PRIVATE]")
+            try:
+                submission_id = int(args.score[0])
+            except ValueError as exc:
+                raise SubmissionError(f"--score: the ID must be a number, got {shown(args.score[0])}") from exc
+            private = args.score[2] if len(args.score) == 3 else None
+            set_scores(layout, submission_id, public=args.score[1], private=private)
+    except (SubmissionError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    log = list_submissions(layout)
+    print(log.drop(columns=["sha256"]).to_csv(index=False), end="")
+    n, pearson, spearman = validation_vs_leaderboard(log)
+    if n >= 3 and pearson == pearson:
+        print(f"OOF macro-F1 vs public score over {n} submissions: Pearson r {pearson:.2f}, Spearman {spearman:.2f}",
+              file=sys.stderr)  # fmt: skip
+    return 0

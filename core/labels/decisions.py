@@ -22,14 +22,13 @@ click, a retried rerun) stores one row.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from core.project import db
+from core.project.db import open_store, write_transaction
 
 # ambiguous: the image is plausible in two overlapping classes (shirt / T-shirt). Not a label error:
 # it keeps its label (like keep) and leaves the review queue; an export can leave it out of training.
@@ -80,27 +79,6 @@ _COLUMNS = "id, image_id, action, old_label, new_label, source, run_id, created_
 
 def _decision(row: Sequence) -> Decision:
     return Decision(*row)
-
-
-@contextmanager
-def open_store(db_path: str | Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(db_path)
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
-@contextmanager
-def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
-    """One IMMEDIATE transaction: takes the write lock first, so a check and its insert see the same state."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def _latest(connection: sqlite3.Connection, image_id: str) -> Decision | None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from core.io.csvfile import CsvError, read_csv, write_csv_atomic
-from core.labels.decisions import apply_decisions, current_rows, open_store, write_transaction
+from core.labels.decisions import apply_decisions, current_rows
 from core.project.dataset import Dataset
+from core.project.db import open_store, write_transaction
 from core.project.layout import ProjectLayout
 from core.recipes.augmented import ORIGINAL, PREFIX, ExpansionError, read_expansion
 

@@ -4,7 +4,8 @@
     safe_name(text)                              a file stem that stays inside the folder (or PredictionError)
     add_prediction(layout, name, raw, test_ids=, num_classes=, replace=)  checked first, then written
                                                  atomically as <name>.csv; returns (Member, path)
-    save_member(layout, name, member, test_ids=, replace=)   an ensemble written as a prediction CSV
+    save_member(layout, name, member, test_ids=, replace=, about=)   an ensemble written as a prediction CSV
+                                                 (and what made it, as <name>.json: read_manifest)
     list_predictions(layout, test_ids=, num_classes=)        every CSV there: a Member, or its error
 
 Nothing is written before the CSV passed every check (core.predictions.members); a name is made of
@@ -19,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.io.atomic import write_text_atomic
+from core.io.atomic import write_json_atomic, write_text_atomic
 from core.predictions.members import MAX_BYTES, Member, PredictionError, member_csv, parse_predictions, shown
 
 FOLDER = "predictions"
@@ -70,11 +71,33 @@ def add_prediction(
     return member, save_member(layout, path.stem, member, test_ids=test_ids, replace=replace)
 
 
-def save_member(layout, name: str, member: Member, *, test_ids: list[str], replace: bool = False) -> Path:
-    """Write a member (e.g. an ensemble) as predictions/<safe name>.csv; returns the path."""
+def save_member(
+    layout, name: str, member: Member, *, test_ids: list[str], replace: bool = False, about: dict | None = None
+) -> Path:
+    """Write a member (e.g. an ensemble) as predictions/<safe name>.csv; returns the path.
+
+    `about` (what made it: {"produced_by": "...", "oof_macro_f1": ..., ...}) goes into <name>.json beside it,
+    which the submissions log reads.
+    """
     path = _target(layout, name, replace=replace)
     path.parent.mkdir(parents=True, exist_ok=True)
+    manifest = manifest_path(path)
+    if about is not None:
+        write_json_atomic(manifest, about)
+    else:
+        manifest.unlink(missing_ok=True)  # a replaced file's old story
     return write_text_atomic(path, member_csv(member, test_ids))
+
+
+def manifest_path(csv_path: Path) -> Path:
+    return Path(csv_path).with_suffix(".json")
+
+
+def read_manifest(csv_path: Path) -> dict:
+    """What made a prediction CSV (save_member's `about`); {} when there is none or it is unreadable."""
+    from core.runs.status import read_json
+
+    return read_json(manifest_path(csv_path))
 
 
 def list_predictions(layout, *, test_ids: list[str], num_classes: int) -> list[PredictionFile]:

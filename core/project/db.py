@@ -8,6 +8,8 @@ migrations; they never edit one that has shipped.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 MIGRATIONS: tuple[str, ...] = (
@@ -91,6 +93,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE label_versions ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE label_versions ADD COLUMN ambiguous_left_out INTEGER NOT NULL DEFAULT 0
     """,
+    # 4: the submissions log (DESIGN.md): every CSV a team sent, what produced it, its OOF macro-F1
+    #    where known, the leaderboard scores typed in later. The file is a copy under predictions/.
+    """
+    CREATE TABLE submissions (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        file           TEXT NOT NULL,
+        sha256         TEXT NOT NULL,
+        produced_by    TEXT NOT NULL,
+        note           TEXT NOT NULL DEFAULT '',
+        oof_macro_f1   REAL,
+        public_score   REAL,
+        private_score  REAL,
+        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        scored_at      TEXT
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -137,3 +155,25 @@ def migrate(connection: sqlite3.Connection) -> int:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@contextmanager
+def open_store(db_path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the store (connect), closed afterwards."""
+    connection = connect(db_path)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@contextmanager
+def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """One IMMEDIATE transaction: takes the write lock first, so a check and its insert see the same state."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

@@ -13,6 +13,7 @@ from core.predictions.store import add_prediction, predictions_dir
 from core.project.dataset import Dataset
 from core.runs.catalog import RunInfo
 from core.runs.folder import TEST_PROBS
+from core.submissions.log import PREFIX
 from workbench import cache, state
 
 
@@ -88,7 +89,7 @@ def pick_members(data: Dataset, runs: list[RunInfo]) -> list[Member]:
         st.info("No predictions yet: add teammates' CSVs above, or finish a run on the Train page.")
         return []
     options = list(found)
-    default = [o for o in options if o.startswith("file:")][:6] or options[:2]
+    default = [o for o in options if o.startswith("file:") and not o.startswith(f"file:{PREFIX}")][:6] or options[:2]
     state.keep_offered_choices(state.COMPARE_MEMBERS, options)
     chosen = st.multiselect(
         "Members",

@@ -41,9 +41,16 @@ def ensemble_builder(data: Dataset, members: list[Member]) -> None:
         result = Member("ensemble", probs.argmax(axis=1), probs, source="ensemble")
     else:
         result = Member("ensemble", hard_vote(labels, weights=weights, num_classes=data.num_classes), None, "ensemble")
-    _effects(data, members, result, labels, weights=weights, method=method)
+    oof_score = _effects(data, members, result, labels, weights=weights, method=method)
     _greedy(data, members)
-    _export(data, members, result, weights=weights, method=method)
+    about = {
+        "produced_by": f"{method} vote of " + ", ".join(f"{m.name} ({w:g})" for m, w in zip(members, weights)),
+        "method": method,
+        "members": [m.name for m in members],
+        "weights": list(weights),
+        "oof_macro_f1": oof_score,
+    }
+    _export(data, members, result, weights=weights, method=method, about=about)
 
 
 def _weights(members: list[Member]) -> list[float]:
@@ -62,7 +69,10 @@ def _weights(members: list[Member]) -> list[float]:
     return weights
 
 
-def _effects(data: Dataset, members: list[Member], result: Member, labels: np.ndarray, *, weights, method: str) -> None:
+def _effects(
+    data: Dataset, members: list[Member], result: Member, labels: np.ndarray, *, weights, method: str
+) -> float | None:
+    """The table of what the ensemble changes per member (and scores, on a hold-out); returns its OOF macro-F1."""
     moved = changed(result.labels, labels)
     table = pd.DataFrame({"member": [m.name for m in members], "weight": weights,
                           "predictions the ensemble changes": moved})  # fmt: skip
@@ -78,6 +88,7 @@ def _effects(data: Dataset, members: list[Member], result: Member, labels: np.nd
     if oof_score is not None:
         st.caption(f"Ensemble out-of-fold macro-F1 on the train images every member scored: {oof_score:.3f}")
     st.dataframe(table, hide_index=True, width="stretch")
+    return oof_score
 
 
 def _oof_score(data: Dataset, members: list[Member], *, weights, method: str) -> float | None:
@@ -121,7 +132,7 @@ def _greedy(data: Dataset, members: list[Member]) -> None:
         st.button("Use these weights", on_click=state.set_weights, args=(suggested,), icon=":material/tune:")
 
 
-def _export(data: Dataset, members: list[Member], result: Member, *, weights, method: str) -> None:
+def _export(data: Dataset, members: list[Member], result: Member, *, weights, method: str, about: dict) -> None:
     default = f"ensemble-{method}-" + "-".join(safe_name(m.name)[:12] for m in members[:4])
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     typed = left.text_input("Save the ensemble as", placeholder=default, key=state.ENSEMBLE_NAME,
@@ -129,7 +140,7 @@ def _export(data: Dataset, members: list[Member], result: Member, *, weights, me
     if right.button("Save", icon=":material/save:", type="primary"):
         try:
             path = save_member(data.layout, typed.strip() or default, result,
-                               test_ids=data.test["ID"].astype(str).tolist())  # fmt: skip
+                               test_ids=data.test["ID"].astype(str).tolist(), about=about)  # fmt: skip
         except (PredictionError, OSError) as exc:
             st.error(f"Not saved: {shown(exc, 500)}")
         else:

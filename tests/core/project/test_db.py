@@ -25,7 +25,7 @@ def test_connect_creates_a_wal_database_at_the_current_schema(tmp_path):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 1
         assert db.schema_version(connection) == db.SCHEMA_VERSION
-        assert _tables(connection) == ["jobs", "label_decisions", "label_versions"]  # jobs: unused, see core.project.db
+        assert _tables(connection) == ["jobs", "label_decisions", "label_versions", "submissions"]  # jobs: unused, see core.project.db
     finally:
         connection.close()
 
@@ -44,7 +44,7 @@ def test_connect_again_keeps_data_and_migrates_nothing(tmp_path):
         assert again.execute("SELECT image_id, action, new_label FROM label_decisions").fetchall() == [
             ("a.png", "relabel", 2)
         ]
-        assert _tables(again) == ["jobs", "label_decisions", "label_versions"]
+        assert _tables(again) == ["jobs", "label_decisions", "label_versions", "submissions"]
     finally:
         again.close()
 
@@ -84,7 +84,7 @@ def test_two_connections_opened_together_both_migrate_safely(tmp_path):
     assert versions == [db.SCHEMA_VERSION] * 4
     check = db.connect(path)
     try:
-        assert _tables(check) == ["jobs", "label_decisions", "label_versions"]
+        assert _tables(check) == ["jobs", "label_decisions", "label_versions", "submissions"]
     finally:
         check.close()
 

@@ -112,7 +112,6 @@ else:
     download_text(
         lambda: ranked_issues_csv(review.issues).to_csv(index=False),
         file_name=f"issues-{active}.csv",
-        key="issues.csv",
         label="Download the ranked label issues (CSV, as `workbench issues` writes it)",
     )
     version = export_panel(layout, active=active)

@@ -30,9 +30,9 @@ with middle:
     recipe = recipe_editor(data.layout, info)
     batch_mixing_note()
     if info.path is not None:
-        download_files([info.path], key="recipe", label="Download {name}")
+        download_files([info.path], label="Download {name}")
     elif info.error is None:
-        download_text(built_in_recipe(info.name).yaml_text, file_name=f"{info.name}.yaml", key=f"recipe.{info.name}")
+        download_text(built_in_recipe(info.name).yaml_text, file_name=f"{info.name}.yaml")
 with right:
     recipe_preview(data, recipe)
 

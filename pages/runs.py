@@ -64,9 +64,7 @@ if selected.state not in ACTIVE:
     if actions.button("Retrain on the newest labels", type="primary", icon=":material/replay:"):
         start_retrain(layout, selected)
 live_run_card(layout, selected.run_id, selected.status)
-download_files(
-    [selected.run_dir / name for name in (SUBMISSION, OOF, TEST_PROBS, CONFIG, LOG)], key=f"run.{selected.run_id}"
-)
+download_files([selected.run_dir / name for name in (SUBMISSION, OOF, TEST_PROBS, CONFIG, LOG)])
 
 succeeded = [r for r in runs if r.state == "succeeded"]
 if len(succeeded) >= 2:

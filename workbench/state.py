@@ -504,3 +504,11 @@ def set_weights(weights: dict[str, float]) -> None:
 
 SUBMISSIONS_FORM = "wb.submissions.form"  # the form that logs a submission
 SUBMISSIONS_SCORES = "wb.submissions.scores"  # the form that saves a submission's leaderboard scores
+
+
+DOWNLOAD = "wb.download"  # prefix: a download button's key (one per file)
+
+
+def download_key(what: str) -> str:
+    """A download button's key, unique per file (its path) or per generated file name."""
+    return f"{DOWNLOAD}.{what}"

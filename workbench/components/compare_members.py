@@ -15,6 +15,7 @@ from core.runs.catalog import RunInfo
 from core.runs.folder import TEST_PROBS
 from core.submissions.log import PREFIX
 from workbench import cache, state
+from workbench.components.downloads import download_files
 
 
 def add_files(data: Dataset) -> None:
@@ -113,11 +114,5 @@ def _files_table(data: Dataset, files: list[Member]) -> None:
             path = predictions_dir(data.layout) / f"{member.name}.csv"
             left, right = st.columns([3, 1])
             left.markdown(f"`{shown(path.name, 80)}` · {'probabilities' if member.has_probs else 'labels only'}")
-            try:
-                payload = path.read_bytes()
-            except OSError as exc:
-                right.caption(f"cannot be read: {shown(exc.strerror or exc)}")
-                continue
-            right.download_button(
-                "Download", payload, file_name=path.name, mime="text/csv", key=f"wb.compare.download.{member.name}"
-            )
+            with right:
+                download_files([path], label="Download")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from workbench import state
+
 _MIME = {".csv": "text/csv", ".yaml": "application/yaml", ".yml": "application/yaml", ".txt": "text/plain",
          ".json": "application/json"}  # fmt: skip
 
@@ -24,7 +26,7 @@ def _read(path: Path) -> bytes:
         return f"{path.name} could not be read: {exc.strerror or exc}\n".encode()
 
 
-def download_files(files: Sequence[Path], *, key: str, label: str = "{name}") -> None:
+def download_files(files: Sequence[Path], *, label: str = "{name}") -> None:
     """One button per regular file in `files` (the others are skipped), named as the file is."""
     present = [Path(p) for p in files if Path(p).is_file()]
     if not present:
@@ -36,20 +38,20 @@ def download_files(files: Sequence[Path], *, key: str, label: str = "{name}") ->
             data=partial(_read, path),
             file_name=path.name,
             mime=_MIME.get(path.suffix.lower(), "application/octet-stream"),
-            key=f"wb.download.{key}.{path.name}",
+            key=state.download_key(str(path.resolve())),
             on_click="ignore",
             icon=":material/download:",
         )
 
 
-def download_text(text: str | Callable[[], str], *, file_name: str, key: str, label: str | None = None) -> None:
+def download_text(text: str | Callable[[], str], *, file_name: str, label: str | None = None) -> None:
     """A button that downloads `text` (or what the callable returns when clicked: a table made on demand) as `file_name`."""
     st.download_button(
         label or f"Download {file_name}",
         data=text,
         file_name=file_name,
         mime=_MIME.get(Path(file_name).suffix.lower(), "text/plain"),
-        key=f"wb.download.{key}",
+        key=state.download_key(f"text:{file_name}"),
         on_click="ignore",
         icon=":material/download:",
     )

@@ -65,9 +65,7 @@ def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
         "Runs page compares it with the active run, per class."
     )
     retrain = right.button(f"Retrain on v{chosen}", icon=":material/replay:")
-    download_files(
-        [layout.labels_dir / f"train_v{chosen}.csv", layout.labels_dir / f"changes_v{chosen}.csv"], key="labels"
-    )
+    download_files([layout.labels_dir / f"train_v{chosen}.csv", layout.labels_dir / f"changes_v{chosen}.csv"])
     st.page_link(
         "../pages/runs.py", label="Runs: follow the retrain and compare per-class F1", icon=":material/history:"
     )

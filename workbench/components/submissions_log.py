@@ -105,7 +105,7 @@ def scores_table(data: Dataset, log: pd.DataFrame) -> None:
     picked = st.selectbox("Download a submitted file", log["file"].tolist()[::-1], index=None,
                           placeholder="Pick a submission")  # fmt: skip
     if picked:
-        download_files([predictions_dir(data.layout) / picked], key="submission")
+        download_files([predictions_dir(data.layout) / picked])
 
 
 def _fmt(value: float | None) -> str:

@@ -115,6 +115,12 @@ def _greedy(data: Dataset, members: list[Member]) -> None:
             "addition raises the soft-vote ensemble's out-of-fold macro-F1 most, keep the best round. "
             "Only the project's runs have out-of-fold probabilities; teammates' files keep weight 0 here."
         )
+        st.warning(
+            "Out-of-fold scores come from clean train images. When test is noisier than train (the Overview's "
+            "train vs test card), they favour runs that fit clean train: on the demo this selection picked plain "
+            "scans (test macro-F1 0.29) over recipe scans (0.75-0.80). Check its pick against the leaderboard.",
+            icon=":material/warning:",
+        )
         try:
             _, y, probs = oof_matrix([m.oof for m in with_oof], num_classes=data.num_classes)
         except ValueError as exc:

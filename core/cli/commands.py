@@ -14,6 +14,7 @@ workbench export --project DIR [--leave-out-ambiguous]          last line: the n
 workbench expand --project DIR --recipe NAME --copies K [--labels SPEC] [--workers W] [--name NAME]
                                                                 last line: the expansion's folder
 workbench recipes --project DIR [--score] [--recipes A,B]       recipes with their fit scores (CSV)
+workbench predict --project DIR [--run RUN] [--tta] [--images FOLDER] [--out CSV]   last line: the CSV written
 workbench ensemble A.csv B.csv ... --out CSV [--project DIR] [--method hard|soft] [--weights W,W,...]
                                                                 last line: the CSV written
 workbench submissions --project DIR [--add CSV --note TEXT [--oof F1] | --run RUN | --score ID PUBLIC [PRIVATE]]
@@ -26,7 +27,7 @@ import argparse
 
 from core.cli.expand import add_expand_command
 from core.cli.labels import cmd_export, cmd_issues, cmd_relabel
-from core.cli.predictions import add_ensemble_command, add_submissions_command
+from core.cli.predictions import add_ensemble_command, add_predict_command, add_submissions_command
 from core.cli.project import cmd_check, cmd_demo, cmd_import, cmd_serve
 from core.cli.recipes import add_recipes_command
 from core.cli.runs import cmd_cancel, cmd_jobs, cmd_scan, cmd_train
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_recipes_command(sub)
     add_ensemble_command(sub)
     add_submissions_command(sub)
+    add_predict_command(sub)
     return parser
 
 

@@ -161,3 +161,65 @@ def cmd_submissions(args: argparse.Namespace) -> int:
         print(f"OOF macro-F1 vs public score over {n} submissions: Pearson r {pearson:.2f}, Spearman {spearman:.2f}",
               file=sys.stderr)  # fmt: skip
     return 0
+
+
+def add_predict_command(sub) -> None:
+    predict = sub.add_parser(
+        "predict", help="a run's predictions (with probabilities) for the test set or a folder; last line: the CSV"
+    )
+    predict.add_argument("--project", required=True)
+    predict.add_argument("--run", help="a run id (default: the newest finished run)")
+    predict.add_argument("--tta", action="store_true", help="average the 8 rotations / mirror images (or train.tta)")
+    predict.add_argument("--images", metavar="FOLDER", help="predict these images instead of the test set")
+    predict.add_argument("--out", help="the CSV (default for the test set: .workbench/predictions/<run>[-tta].csv)")
+    predict.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from core.cli.project import open_project
+    from core.io.atomic import write_text_atomic
+    from core.io.images import ImageError
+    from core.predictions.members import Member, member_csv, shown
+    from core.predictions.predict import PredictError, image_paths, predict_run
+    from core.predictions.store import predictions_dir, safe_name
+    from core.project.dataset import load_dataset
+    from core.runs.catalog import find_run
+    from core.runs.progress import TerminalProgress
+
+    layout = open_project(args.project)
+    if layout is None:
+        return 1
+    data = load_dataset(layout.root)
+    run = find_run(layout, args.run)
+    try:
+        if not data.report.usable:
+            raise PredictError(f"{layout.root} cannot be used; `workbench check` says why")
+        if run is None or run.state != "succeeded":
+            raise PredictError(f"no finished run {shown(args.run)}" if args.run else "no finished run yet")
+        if args.images:
+            paths = image_paths(args.images)
+            ids = [p.name for p in paths]
+            if not args.out:
+                raise PredictError("--out is needed with --images")
+        else:
+            paths, ids = data.test["path"].tolist(), data.test["ID"].astype(str).tolist()
+        if not paths:
+            raise PredictError(f"no image to predict in {args.images or layout.test_dir}")
+        probs = predict_run(run.run_dir, paths, num_classes=data.num_classes, tta=args.tta, cache_dir=layout.cache_dir,
+                            callbacks=TerminalProgress("predicting"))  # fmt: skip
+        out = Path(args.out) if args.out else None
+        if out is None:
+            predictions_dir(layout).mkdir(parents=True, exist_ok=True)
+            out = predictions_dir(layout) / f"{safe_name(run.run_id + ('-tta' if args.tta else ''))}.csv"
+        member = Member(run.run_id, probs.argmax(axis=1), probs.astype("float64"), source=f"run {run.run_id}")
+        write_text_atomic(out, member_csv(member, ids))
+    except (PredictError, ImageError, ValueError, OSError) as exc:
+        print(f"error: {shown(exc, 600)}", file=sys.stderr)
+        return 1
+    counts = pd.Series(member.labels).value_counts().sort_index()
+    print(f"{len(ids):,} images predicted by run {run.run_id}{' with TTA' if args.tta else ''}; "
+          f"classes: {', '.join(f'{k}: {v}' for k, v in counts.items())}", file=sys.stderr)  # fmt: skip
+    print(out)
+    return 0

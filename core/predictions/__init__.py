@@ -4,6 +4,7 @@ members    Member, PredictionError; parse_predictions (a CSV checked against the
 store      .workbench/predictions/: add_prediction, save_member, list_predictions, safe_name
 agreement  agreement (share, Cohen's kappa), disagreements, member_scores, only_wrong, error_correlation
 ensemble   hard_vote (stated tie rule), soft_vote, changed, greedy_selection (Caruana), oof_matrix
+predict    predict_run: a finished run's fold models on the test set or any images (TTA optional)
 """
 
 from __future__ import annotations

@@ -25,7 +25,12 @@ def test_connect_creates_a_wal_database_at_the_current_schema(tmp_path):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 1
         assert db.schema_version(connection) == db.SCHEMA_VERSION
-        assert _tables(connection) == ["jobs", "label_decisions", "label_versions", "submissions"]  # jobs: unused, see core.project.db
+        assert _tables(connection) == [
+            "jobs",
+            "label_decisions",
+            "label_versions",
+            "submissions",
+        ]  # jobs: unused, see core.project.db
     finally:
         connection.close()
 

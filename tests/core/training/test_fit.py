@@ -384,3 +384,15 @@ def test_ddp_with_two_cpu_processes_writes_the_same_artifacts(
     epochs = read_events(run_dir, kinds=("epoch",))
     assert [(e["fold"], e["epoch"]) for e in epochs] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert json.loads((run_dir / "status.json").read_text())["progress"] == 1.0
+
+
+def test_workbench_predict_reproduces_the_runs_test_probabilities(demo: Path, finished_run: Path, run_cli, tmp_path):
+    out = tmp_path / "again.csv"
+    code, stdout, err = run_cli(
+        ["predict", "--project", str(demo), "--run", finished_run.name, "--tta", "--out", str(out)]
+    )  # the run's train.tta (flips) and its two fold models, from their safetensors
+    assert code == 0, err
+    assert stdout.strip().splitlines()[-1] == str(out)
+    again, saved = _csv(out), _csv(finished_run / "test_probs.csv")
+    assert again["ID"].tolist() == saved["ID"].tolist()
+    np.testing.assert_allclose(again[PROBS].to_numpy(), saved[PROBS].to_numpy(), atol=1e-4)

@@ -470,6 +470,7 @@ def pop_run_recipe() -> str | None:
 
 
 COMPARE_UPLOADS = "wb.compare.uploads"  # int: part of the uploader's key; bumped after the files were added
+COMPARE_NAME = "wb.compare.name"  # text input: the name one uploaded file is saved under
 COMPARE_NOTICE = "wb.compare.notice"  # list[(kind, text)]: what adding files did, shown once
 COMPARE_MEMBERS = "wb.compare.members"  # multiselect: the members compared ("file:<name>" / "run:<id>")
 COMPARE_MATRIX = "wb.compare.matrix"  # segmented control: agreement as share or Cohen's kappa

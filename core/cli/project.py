@@ -68,6 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def streamlit_command(project: Path, *, port: int, host: str) -> list[str]:
     """The argv that starts the app; options repeat .streamlit/config.toml so they hold from any folder."""
     import workbench
+    from core.predictions.members import MAX_BYTES
 
     app = Path(workbench.__file__).resolve().parent / "app.py"
     return [
@@ -82,6 +83,7 @@ def streamlit_command(project: Path, *, port: int, host: str) -> list[str]:
         "--server.enableXsrfProtection=true",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
+        f"--server.maxUploadSize={MAX_BYTES // 2**20}",  # MB: uploads are prediction CSVs (core.predictions)
         "--",
         "--project",
         str(project),

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.predictions.store import predictions_dir
 from core.project.demo import build_demo
 from core.project.layout import open_layout
-from tests.support.apphelpers import APP
+from tests.support.apphelpers import APP, galleries
 from workbench import state
 
 
@@ -83,6 +83,14 @@ def test_files_are_compared_scored_and_a_bad_one_is_named(layout, monkeypatch, t
     assert scores.set_index("member")["test macro-F1"]["alice"] > scores.set_index("member")["test macro-F1"]["bob"]
     metric = {m.label: m.value for m in at.metric}
     assert int(metric["Test images where the members disagree"].split(" of ")[0]) > 0
+    only_bob = scores.set_index("member")["wrong where every other member is right"]["bob"]
+    at.selectbox(key=state.COMPARE_FOCUS).set_value("wrong:bob").run()
+    shown = galleries(at)["compare_disagreements"]
+    assert len(shown) == min(48, only_bob) and only_bob > 0  # one page of the gallery
+    assert any(f"{only_bob:,} image(s)" in c.value for c in at.caption)
+    truth = _truth(layout).set_index("ID")["target"]
+    bob = pd.read_csv(predictions_dir(layout) / "bob.csv", dtype={"ID": str}).set_index("ID")["target"]
+    assert all(bob[item["id"]] != truth[item["id"]] for item in shown)
 
 
 def test_an_ensemble_is_saved_as_a_prediction_csv_and_offered_for_download(layout, monkeypatch, tmp_path):

@@ -34,9 +34,15 @@ def add_files(data: Dataset) -> None:
             accept_multiple_files=True,
             key=f"{state.COMPARE_UPLOADS}.{st.session_state.get(state.COMPARE_UPLOADS, 0)}",
         )
-        replace = st.checkbox("Replace files of the same name", value=False)
+        left, right = st.columns([2, 1], vertical_alignment="bottom")
+        typed = left.text_input(
+            "Name", key=state.COMPARE_NAME, disabled=len(files or []) != 1, placeholder="the file's name",
+            help="For a single file: the name it is shown and saved under (letters, digits, . _ -)",
+        )  # fmt: skip
+        replace = right.checkbox("Replace files of the same name", value=False)
         if st.button("Add", icon=":material/upload_file:", disabled=not files):
-            state.added_predictions([_add(data, f.name, f.getvalue(), replace=replace) for f in files])
+            names = [typed.strip() or f.name for f in files] if len(files) == 1 else [f.name for f in files]
+            state.added_predictions([_add(data, n, f.getvalue(), replace=replace) for n, f in zip(names, files)])
             st.rerun()
 
 

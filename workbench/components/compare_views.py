@@ -134,9 +134,12 @@ def disagreement_gallery(data: Dataset, members: list[Member]) -> None:
     left, right = st.columns(2)
     chosen = left.selectbox("Class", [None, *data.classes], key=state.COMPARE_CLASS,
                             format_func=lambda t: "Any class" if t is None else f"some member predicts {data.class_label(t)}")  # fmt: skip
+    truth = None if data.test_labels is None else data.test_labels.set_index("ID")["target"]
     focus_options = (
         ["all"] + [f"only:{n}" for n in names] + [f"pair:{a}|{b}" for i, a in enumerate(names) for b in names[i + 1 :]]
     )
+    if truth is not None:
+        focus_options += [f"wrong:{n}" for n in names]
     state.forget_stale_choice(state.COMPARE_FOCUS, focus_options)
     focus = right.selectbox("Which disagreements", focus_options, key=state.COMPARE_FOCUS, format_func=_focus_label)
     if chosen is not None:
@@ -145,6 +148,11 @@ def disagreement_gallery(data: Dataset, members: list[Member]) -> None:
         who = focus[5:]
         others = [n for n in names if n != who]
         rows = rows[(rows[others].nunique(axis=1) == 1) & (rows[who] != rows[others[0]])] if others else rows.iloc[0:0]
+    elif focus.startswith("wrong:") and truth is not None:
+        who = focus[6:]
+        others = [n for n in names if n != who]
+        right = truth.reindex(rows["ID"]).to_numpy()
+        rows = rows[(rows[who].to_numpy() != right) & (rows[others].to_numpy() == right[:, None]).all(axis=1)]
     elif focus.startswith("pair:"):
         a, b = focus[5:].split("|", 1)
         rows = rows[rows[a] != rows[b]]
@@ -155,8 +163,7 @@ def disagreement_gallery(data: Dataset, members: list[Member]) -> None:
     st.caption(
         "Each caption lists the members' predicted classes in this order: " + " · ".join(shown(n, 30) for n in names)
     )
-    if data.test_labels is not None:
-        truth = data.test_labels.set_index("ID")["target"]
+    if truth is not None:
         items["sub"] = [f"true {data.class_label(int(truth[i]))}" if i in truth.index else "" for i in items["ID"]]
     gallery(items, name="compare_disagreements", empty_text="The members agree on every test image here.")
 
@@ -166,5 +173,7 @@ def _focus_label(option: str) -> str:
         return "All disagreements"
     if option.startswith("only:"):
         return f"Only {shown(option[5:], 30)} disagrees with the rest"
+    if option.startswith("wrong:"):
+        return f"{shown(option[6:], 30)} is wrong where every other member is right (hold-out)"
     a, b = option[5:].split("|", 1)
     return f"{shown(a, 24)} vs {shown(b, 24)}"

@@ -134,4 +134,5 @@ def correlation_plot(log: pd.DataFrame) -> None:
     else:
         verdict = "yes, closely" if pearson >= 0.8 else "roughly" if pearson >= 0.5 else "not reliably"
         st.markdown(f"**Does our validation predict the leaderboard?** {verdict}: Pearson r = {pearson:.2f}, "
-                    f"Spearman rho = {spearman:.2f} over {n} submissions.")  # fmt: skip
+                    f"Spearman rho = {spearman:.2f} over {n} submissions"
+                    + (" (few points: weak evidence so far)." if n < 6 else "."))  # fmt: skip

@@ -44,7 +44,7 @@ def test_changing_a_step_parameter_changes_the_preview(browser, recipes_app):
     page.get_by_role("heading", name="Noise recipes").wait_for(timeout=90_000)
     page.get_by_text("light", exact=True).click()  # the preset with few steps
     page.get_by_text("1. RandomRotate90 · p 1").wait_for(timeout=30_000)
-    page.get_by_text("draws in").wait_for(timeout=30_000)
+    page.get_by_text("draws in").first.wait_for(timeout=30_000)  # a rerun may briefly show two captions
     preview = page.locator('[data-testid="stDataFrame"]').filter(has_text="draw 1").first
     before = settled_pixels(preview)
     page.screenshot(path=str(OUTPUT / "recipes-before.png"))

@@ -183,6 +183,8 @@ def _outcomes(
         yield from map(writer, tasks)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     init = (recipe.yaml_text, recipe.name, copies, seed, str(images_dir))
     chunk = max(1, min(16, len(tasks) // (workers * 8)))
@@ -193,8 +195,18 @@ def _outcomes(
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([__name__])
-    with context.Pool(workers, initializer=_start_worker, initargs=init) as pool:
-        yield from pool.imap_unordered(_pool_task, tasks, chunksize=chunk)  # leaving early terminates the pool
+    # Not multiprocessing.Pool: a worker that dies (out of memory, killed, a failing initializer) is
+    # replaced there and its task waits forever; an executor says so (BrokenProcessPool) instead.
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=init)
+    try:
+        yield from executor.map(_pool_task, tasks, chunksize=chunk)
+    except BrokenProcessPool as exc:
+        raise ExpansionError(
+            "a worker process of the expansion died (out of memory, or killed); the copies written so far are "
+            "kept: run the same command again to resume"
+        ) from exc
+    finally:  # leaving early (an error, Ctrl-C, a closed generator): queued chunks are dropped
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------ the expansion

@@ -250,3 +250,33 @@ def test_copy_k_is_what_augmented_copies_gives_for_the_image_seed(project):
         for k in range(3):
             png = Image.open(io.BytesIO((result.folder / "images" / f"{image_id[:-4]}__aug{k}.png").read_bytes()))
             assert png.format == "PNG" and np.array_equal(np.asarray(png), expected[k])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_worker_that_dies_ends_the_expansion_with_a_message_instead_of_hanging(project, tmp_path):
+    import os
+    import signal
+
+    recipe = load_recipe("light", recipes_dir=tmp_path)
+    image = next((project / "train").iterdir())
+    tasks = [(f"img{i}.png", str(image), f"img{i}") for i in range(4000)]
+    out = tmp_path / "images"
+    out.mkdir()
+    outcomes = expansion._outcomes(tasks, recipe, copies=1, seed=0, images_dir=out, workers=2)
+    with pytest.raises(ExpansionError, match="a worker process of the expansion died"):
+        for n, _ in enumerate(outcomes):
+            if n == 0:  # the pool is at work: kill one of its workers (the fork server's children)
+                workers = [w for server in _children(os.getpid()) for w in _children(server)]
+                assert workers
+                os.kill(workers[0], signal.SIGKILL)

@@ -183,28 +183,27 @@ def _outcomes(
         yield from map(writer, tasks)
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+
+    from core.runs.jobs import no_main_module  # here: core.runs imports this package
 
     init = (recipe.yaml_text, recipe.name, copies, seed, str(images_dir))
     chunk = max(1, min(16, len(tasks) // (workers * 8)))
-    # Not "fork": a process that has started threads (torch's, a server's) can deadlock its forked
-    # children (it did: the test suite hung). A fork server is a fresh single-threaded process that
-    # imports this module once and forks the workers from there.
+    # Not "fork": a process with threads (torch's, a server's) can deadlock its forked children (the test
+    # suite hung). A fork server is a fresh single-threaded process that imports this module once.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([__name__])
-    # Not multiprocessing.Pool: a worker that dies (out of memory, killed, a failing initializer) is
-    # replaced there and its task waits forever; an executor says so (BrokenProcessPool) instead.
+    # Not multiprocessing.Pool: it replaces a worker that dies and waits forever on its chunk; an executor raises.
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=init)
     try:
-        yield from executor.map(_pool_task, tasks, chunksize=chunk)
+        with no_main_module():  # map() submits every chunk at once: the workers start here
+            results = executor.map(_pool_task, tasks, chunksize=chunk)
+        yield from results
     except BrokenProcessPool as exc:
-        raise ExpansionError(
-            "a worker process of the expansion died (out of memory, or killed); the copies written so far are "
-            "kept: run the same command again to resume"
-        ) from exc
+        died = "a worker process of the expansion died (out of memory, or killed); the copies written so far"
+        raise ExpansionError(f"{died} are kept: run the same command again to resume") from exc
     finally:  # leaving early (an error, Ctrl-C, a closed generator): queued chunks are dropped
         executor.shutdown(wait=True, cancel_futures=True)
 

@@ -7,6 +7,7 @@
                                       started unless one is already queued or running on `status`
     refresh_liveness(run_dir, status) a run whose process is gone is marked failed (core.runs.status)
     cancel_job(run_dir)               SIGTERM to the job's process group, SIGKILL after a grace period
+    no_main_module()                  while a process pool starts its workers: none of them runs __main__ again
 
 No shell is involved; stdout and stderr go to the job's log. Each job keeps a status file
 (core.runs.status): state, pid, progress, message, created_at. The queue needs no daemon: each
@@ -226,3 +227,23 @@ def job_slot(
     finally:
         for handle in handles.values():
             handle.close()
+
+
+@contextmanager
+def no_main_module() -> Iterator[None]:
+    """While worker processes start (multiprocessing spawn / fork server): no __main__ for them to run again.
+
+    A new worker (spawn, fork server) runs the parent's __main__ script first unless it is a module run
+    with -m. The workers need nothing from it, and it may be anything: an app script that Streamlit's
+    AppTest left as __main__ built a demo project in every worker, which died (multiprocessing.Pool
+    then replaced it forever: the test suite hung).
+    """
+    import types
+
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved

@@ -280,3 +280,23 @@ def test_a_worker_that_dies_ends_the_expansion_with_a_message_instead_of_hanging
                 workers = [w for server in _children(os.getpid()) for w in _children(server)]
                 assert workers
                 os.kill(workers[0], signal.SIGKILL)
+
+
+def test_workers_never_run_the_parents_main_script(project, tmp_path, monkeypatch):
+    """AppTest leaves a Streamlit script as __main__; a worker that ran it again died (and the suite hung)."""
+    import sys
+    import types
+
+    script = tmp_path / "main_script.py"
+    script.write_text("import os\nos._exit(3)\n")  # what a worker must never run
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    recipe = load_recipe("light", recipes_dir=tmp_path)
+    image = next((project / "train").iterdir())
+    tasks = [(f"img{i}.png", str(image), f"img{i}") for i in range(40)]
+    out = tmp_path / "images"
+    out.mkdir()
+    outcomes = list(expansion._outcomes(tasks, recipe, copies=1, seed=0, images_dir=out, workers=2))
+    assert len(outcomes) == 40 and len(list(out.glob("*.png"))) == 40
+    assert sys.modules["__main__"] is main  # put back

@@ -277,7 +277,10 @@ def test_a_worker_that_dies_ends_the_expansion_with_a_message_instead_of_hanging
     with pytest.raises(ExpansionError, match="a worker process of the expansion died"):
         for n, _ in enumerate(outcomes):
             if n == 0:  # the pool is at work: kill one of its workers (the fork server's children)
-                workers = [w for server in _children(os.getpid()) for w in _children(server)]
+                servers = [
+                    c for c in _children(os.getpid()) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()
+                ]
+                workers = [w for server in servers for w in _children(server)]
                 assert workers
                 os.kill(workers[0], signal.SIGKILL)
 

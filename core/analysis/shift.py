@@ -24,7 +24,7 @@ recipe closes the gap (every recipe scored AUC 0.94-1.00 on the bench projects; 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,15 +116,25 @@ def shrunk(pixels: np.ndarray, max_px: int = STAT_MAX_PX) -> np.ndarray:
     return np.asarray(image)
 
 
-def folder_statistics(paths: Sequence[str | Path], *, max_px: int = STAT_MAX_PX) -> pd.DataFrame:
-    """One row of STATISTICS per image that opens (core.io.images.open_rgb); unreadable or tiny ones are skipped."""
+def folder_statistics(
+    paths: Sequence[str | Path],
+    *,
+    max_px: int = STAT_MAX_PX,
+    transform: Callable[[np.ndarray, str], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """One row of STATISTICS per image that opens (core.io.images.open_rgb); unreadable or tiny ones are skipped.
+
+    transform(pixels, path), when given, changes each full-size image first (e.g. a recipe copy of it).
+    """
     from core.io.images import ImageError, open_rgb
 
     rows = []
     for path in paths:
         try:
-            image = open_rgb(Path(path), draft_size=(max_px, max_px))
-            rows.append(image_statistics(shrunk(np.asarray(image), max_px)))
+            pixels = np.asarray(open_rgb(Path(path), draft_size=None if transform else (max_px, max_px)))
+            if transform is not None:
+                pixels = transform(pixels, str(path))
+            rows.append(image_statistics(shrunk(pixels, max_px)))
         except (ImageError, OSError, ValueError):
             continue
     return pd.DataFrame(rows, columns=list(STATISTICS))

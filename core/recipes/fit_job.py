@@ -114,20 +114,13 @@ def _embed(paths: list[str], params: FitParams, layout: ProjectLayout, view: Any
 
 def _recipe_statistics(recipe: Recipe, paths: list[str], params: FitParams) -> pd.DataFrame:
     """Pixel statistics of each image's first recipe copy (the pixels RecipeCopy gives; unreadable ones skipped)."""
-    from core.analysis.shift import STATISTICS, image_statistics, shrunk
-    from core.io.images import ImageError, open_rgb
+    from core.analysis.shift import folder_statistics
     from core.recipes.apply import apply_recipe
     from core.scan.views import image_seed
 
-    rows = []
-    for path in paths:
-        try:
-            pixels = np.asarray(open_rgb(Path(path)))
-            copy = apply_recipe(recipe, pixels, seed=image_seed(params.seed, 0, path))
-            rows.append(image_statistics(shrunk(copy)))
-        except (ImageError, OSError, ValueError):
-            continue
-    return pd.DataFrame(rows, columns=list(STATISTICS))
+    return folder_statistics(
+        paths, transform=lambda pixels, path: apply_recipe(recipe, pixels, seed=image_seed(params.seed, 0, path))
+    )
 
 
 def _kinds_json(kinds: list[KindShift]) -> list[dict[str, Any]]:

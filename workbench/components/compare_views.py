@@ -83,15 +83,23 @@ def distribution_view(data: Dataset, members: list[Member]) -> None:
     st.caption("A member that predicts one class far more often than train has it is often miscalibrated on test.")
 
 
+def hold_out(data: Dataset) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mask of the test rows with a hold-out label, those labels in test order), or None without test_labels.csv."""
+    if data.test_labels is None:
+        return None
+    truth = data.test_labels.set_index("ID")["target"]
+    ids = data.test["ID"].astype(str)
+    known = ids.isin(truth.index).to_numpy()
+    return known, truth.reindex(ids[known]).to_numpy(dtype=np.int64)
+
+
 def scores_view(data: Dataset, members: list[Member]) -> None:
     """Each member's macro-F1 and per-class F1 on the labelled hold-out, and what only it gets wrong."""
-    if data.test_labels is None:
+    labelled = hold_out(data)
+    if labelled is None:
         st.caption("No test_labels.csv: member scores appear when the project has a labelled hold-out.")
         return
-    truth_map = data.test_labels.set_index("ID")["target"]
-    ids = data.test["ID"].astype(str)
-    known = ids.isin(truth_map.index).to_numpy()
-    truth = truth_map.reindex(ids[known]).to_numpy(dtype=np.int64)
+    known, truth = labelled
     labels = np.stack([m.labels[known] for m in members])
     names = [m.name for m in members]
     macro, per_class = member_scores(labels, names, truth, num_classes=data.num_classes)

@@ -18,6 +18,7 @@ from core.predictions.members import Member, PredictionError, shown
 from core.predictions.store import safe_name, save_member
 from core.project.dataset import Dataset
 from workbench import state
+from workbench.components.compare_views import hold_out
 
 
 def ensemble_builder(data: Dataset, members: list[Member]) -> None:
@@ -76,14 +77,13 @@ def _effects(
     moved = changed(result.labels, labels)
     table = pd.DataFrame({"member": [m.name for m in members], "weight": weights,
                           "predictions the ensemble changes": moved})  # fmt: skip
-    if data.test_labels is not None:
-        truth = data.test_labels.set_index("ID")["target"]
-        ids = data.test["ID"].astype(str)
-        known = ids.isin(truth.index).to_numpy()
-        y = truth.reindex(ids[known]).to_numpy(dtype=np.int64)
+    labelled = hold_out(data)
+    if labelled is not None:
+        known, y = labelled
         table["test macro-F1"] = [macro_f1(y, m.labels[known], num_classes=data.num_classes) for m in members]
-        st.metric("Ensemble test macro-F1 (hold-out)", f"{macro_f1(y, result.labels[known], num_classes=data.num_classes):.3f}",
-                  delta=f"{macro_f1(y, result.labels[known], num_classes=data.num_classes) - table['test macro-F1'].max():+.3f} vs the best member")  # fmt: skip
+        score = macro_f1(y, result.labels[known], num_classes=data.num_classes)
+        st.metric("Ensemble test macro-F1 (hold-out)", f"{score:.3f}",
+                  delta=f"{score - table['test macro-F1'].max():+.3f} vs the best member")  # fmt: skip
     oof_score = _oof_score(data, members, weights=weights, method=method)
     if oof_score is not None:
         st.caption(f"Ensemble out-of-fold macro-F1 on the train images every member scored: {oof_score:.3f}")

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.predictions.members import shown
-from core.predictions.store import list_predictions, predictions_dir
+from core.predictions.store import predictions_dir
 from core.project.dataset import Dataset
 from core.runs.catalog import RunInfo
 from core.runs.folder import SUBMISSION
@@ -22,15 +22,14 @@ from core.submissions.log import (
     set_scores,
     validation_vs_leaderboard,
 )
-from workbench import state
+from workbench import cache, state
 from workbench.components.downloads import download_files
 
 
 def log_form(data: Dataset, runs: list[RunInfo]) -> None:
     """Pick what was sent (a run's submission.csv or a prediction CSV), a note, and log it."""
     sources = {f"run:{r.run_id}": r for r in runs if r.state == "succeeded" and r.has(SUBMISSION)}
-    files = [f for f in list_predictions(data.layout, test_ids=_ids(data), num_classes=data.num_classes)
-             if f.member is not None and not f.name.startswith(PREFIX)]  # fmt: skip
+    files = [f for f in cache.prediction_files(data) if f.member is not None and not f.name.startswith(PREFIX)]
     options = [*sources, *(f"file:{f.name}" for f in files)]
     if not options:
         st.info("Nothing to log yet: finish a run, or save an ensemble on the Compare page.")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.io.text import shown
+
 
 def add_ensemble_command(sub) -> None:
     ensemble = sub.add_parser(
@@ -107,7 +109,6 @@ def add_submissions_command(sub) -> None:
 
 def cmd_submissions(args: argparse.Namespace) -> int:
     from core.cli.project import open_project
-    from core.predictions.members import shown
     from core.project.dataset import load_dataset
     from core.runs.catalog import find_run
     from core.submissions.log import (
@@ -181,7 +182,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from core.cli.project import open_project
     from core.io.atomic import write_text_atomic
     from core.io.images import ImageError
-    from core.predictions.members import Member, member_csv, shown
+    from core.predictions.members import Member, member_csv
     from core.predictions.predict import PredictError, image_paths, predict_run
     from core.predictions.store import predictions_dir, safe_name
     from core.project.dataset import load_dataset

@@ -3,6 +3,7 @@
 atomic    atomic_write and write_bytes/text/json_atomic: the one way every file reaches the disk
 csvfile   read_csv (BOM, CRLF, cp949...; errors name the file), write_csv_atomic
 images    open_rgb / read_header: bombs refused before decoding, EXIF, every mode to RGB
+text      shown: a user's value as a message may echo it (cut, control characters escaped)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from core.io.atomic import atomic_write, write_bytes_atomic, write_json_atomic, write_text_atomic
 from core.io.csvfile import CsvError, read_csv, write_csv_atomic
 from core.io.images import ImageError, is_image_file, open_rgb, read_header
+from core.io.text import shown
 
 __all__ = [
     "CsvError",
@@ -19,6 +21,7 @@ __all__ = [
     "open_rgb",
     "read_csv",
     "read_header",
+    "shown",
     "write_bytes_atomic",
     "write_csv_atomic",
     "write_json_atomic",

@@ -16,12 +16,13 @@ A member's rows are in the project's test order.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from core.io.text import shown
 
 MAX_BYTES = 50 * 1024 * 1024  # 3,000 rows x 17 probabilities is ~0.5 MB; 50 MB is a wrong file
 PROB_TOLERANCE = 0.01  # probabilities written with 2-3 decimals sum to 1 within this
@@ -45,13 +46,6 @@ class Member:
     @property
     def has_probs(self) -> bool:
         return self.probs is not None
-
-
-def shown(value: object, width: int = 40) -> str:
-    """A value as a message may echo it: cut to `width` characters, control characters escaped."""
-    text = str(value)
-    cut = text[:width] + ("..." if len(text) > width else "")
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", cut)
 
 
 def _rows(frame: pd.DataFrame, mask: np.ndarray, what: str, *, column: str | None = None) -> str:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.io.atomic import write_json_atomic, write_text_atomic
-from core.predictions.members import MAX_BYTES, Member, PredictionError, member_csv, parse_predictions, shown
+from core.io.text import shown
+from core.predictions.members import MAX_BYTES, Member, PredictionError, member_csv, parse_predictions
 
 FOLDER = "predictions"
 MAX_NAME = 60

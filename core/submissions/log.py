@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from core.io.atomic import write_bytes_atomic
-from core.predictions.members import PredictionError, parse_predictions, shown
+from core.io.text import shown
+from core.predictions.members import PredictionError, parse_predictions
 from core.predictions.store import predictions_dir, read_manifest, safe_name
 from core.project.db import open_store, write_transaction
 

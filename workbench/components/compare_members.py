@@ -8,7 +8,8 @@ import html
 import pandas as pd
 import streamlit as st
 
-from core.predictions.members import Member, PredictionError, shown
+from core.io.text import shown
+from core.predictions.members import Member, PredictionError
 from core.predictions.store import add_prediction, predictions_dir
 from core.project.dataset import Dataset
 from core.runs.catalog import RunInfo

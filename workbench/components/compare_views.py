@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.analysis.overview import gallery_items
+from core.io.text import shown
 from core.predictions.agreement import (
     agreement,
     disagreements,
@@ -18,7 +19,7 @@ from core.predictions.agreement import (
     only_wrong,
 )
 from core.predictions.ensemble import oof_matrix
-from core.predictions.members import Member, shown
+from core.predictions.members import Member
 from core.project.dataset import Dataset
 from workbench import state
 from workbench.components.gallery import gallery

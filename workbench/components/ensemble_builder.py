@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis.scores import macro_f1
+from core.io.text import shown
 from core.predictions.ensemble import changed, greedy_selection, hard_vote, oof_matrix, soft_vote
-from core.predictions.members import Member, PredictionError, shown
+from core.predictions.members import Member, PredictionError
 from core.predictions.store import safe_name, save_member
 from core.project.dataset import Dataset
 from workbench import state

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.predictions.members import shown
+from core.io.text import shown
 from core.predictions.store import predictions_dir
 from core.project.dataset import Dataset
 from core.runs.catalog import RunInfo

@@ -8,8 +8,8 @@ shared by every session and read-only (nobody may modify them).
     dataset / forget_datasets      the project's checked tables (in-process, with indexing progress)
     thumbnail_data_uri             a thumbnail as a data: URI
     display_image_uri              the review card's large image as a data: URI
-    run_predictions                a run's prediction table (oof.csv + test_probs.csv)
-    has_embeddings / neighbour_index   a run's embeddings, unit length, for nearest neighbours
+    run_predictions                a run's prediction table (oof.csv + test_probs.csv); RunDamaged when they are
+    has_embeddings / neighbour_index   a run's embeddings, unit length, for nearest neighbours; RunDamaged likewise
     projection                     a stored UMAP projection
     load_review / Review           the Issues page's label and data issues of some runs
     review_health                  label health (likely wrong labels, overlapping classes) of a review
@@ -43,6 +43,7 @@ from core.analysis.predictions import prediction_table
 from core.embeddings.neighbours import unit_rows
 from core.embeddings.projection_job import read_projection
 from core.io.images import ImageError, open_rgb
+from core.io.text import shown
 from core.issues.health import LabelHealth
 from core.issues.run_issues import RunIssues
 from core.predictions.members import Member, PredictionError
@@ -52,7 +53,8 @@ from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
 from core.project.layout import ProjectLayout
 from core.recipes.fit_cache import FitParams, data_key
 from core.recipes.store import Recipe, RecipeError, RecipeInfo, list_recipes, parse_recipe, recipes_dir
-from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, TEST_PROBS, read_oof, read_test_probs
+from core.runs.artifacts import RunDamaged, load_embeddings, load_oof, load_test_probs
+from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, STATUS, TEST_PROBS, read_status
 from core.runs.progress import Callbacks
 
 _MAX_DATASETS = 4
@@ -148,21 +150,29 @@ def display_image_uri(path: str, mtime_ns: int) -> tuple[str, bool]:
 
 
 def run_predictions(run_dir: Path, *, num_classes: int, test_labels: pd.DataFrame | None) -> pd.DataFrame:
-    """The run's prediction table (core.analysis.predictions.prediction_table): train out-of-fold rows, then test rows."""
+    """The run's prediction table (core.analysis.predictions.prediction_table): train out-of-fold rows, then test rows.
+
+    RunDamaged (core.runs.artifacts) when oof.csv or test_probs.csv is cut short, garbled or does not fit the
+    project (its message names the run and the file): never a partial table. Not cached, so a fixed file is read.
+    """
     run_dir = Path(run_dir)
     labels_key = None if test_labels is None else (len(test_labels), int(pd.util.hash_pandas_object(test_labels).sum()))
-    return _predictions(
-        str(run_dir), _stamp(run_dir / OOF), _stamp(run_dir / TEST_PROBS), num_classes, labels_key, test_labels
-    )
+    stamps = (_stamp(run_dir / OOF), _stamp(run_dir / TEST_PROBS), _stamp(run_dir / STATUS))
+    return _predictions(str(run_dir), stamps, num_classes, labels_key, test_labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _predictions(run_dir: str, oof_stamp, test_stamp, num_classes: int, labels_key, _test_labels) -> pd.DataFrame:
+def _predictions(run_dir: str, stamps: tuple, num_classes: int, labels_key, _test_labels) -> pd.DataFrame:
     # The hold-out labels are keyed by labels_key (a cheap hash); Streamlit skips `_`-prefixed arguments.
     folder = Path(run_dir)
-    oof = read_oof(folder) if oof_stamp else None
-    test = read_test_probs(folder) if test_stamp else None
-    return prediction_table(oof, test, _test_labels, num_classes=num_classes)
+    status = read_status(folder)
+    oof, test = load_oof(folder, status), load_test_probs(folder, status)
+    try:
+        return prediction_table(oof, test, _test_labels, num_classes=num_classes)
+    except ValueError as exc:  # columns or class indices that do not fit the project's classes
+        raise RunDamaged(
+            f"run {shown(folder.name, 60)}: its predictions do not fit this project: {shown(exc, 200)}"
+        ) from exc
 
 
 def has_embeddings(run_dir: Path) -> bool:
@@ -182,10 +192,14 @@ def neighbour_index(run_dir: Path) -> tuple[np.ndarray, dict[tuple[str, str], in
 
 @st.cache_resource(show_spinner="Reading the run's embeddings...", max_entries=2)
 def _neighbour_index(run_dir: str, emb_stamp, ids_stamp):
-    folder = Path(run_dir)
-    unit = unit_rows(np.load(folder / EMBEDDINGS))
+    loaded = load_embeddings(Path(run_dir))  # RunDamaged when they cannot be loaded or do not match their IDs
+    if loaded is None:  # removed since has_embeddings looked
+        raise RunDamaged(
+            f"run {shown(Path(run_dir).name, 60)}: {EMBEDDINGS} or {EMBEDDING_IDS} disappeared while being read"
+        )
+    ids, vectors = loaded
+    unit = unit_rows(vectors)
     unit.flags.writeable = False
-    ids = pd.read_csv(folder / EMBEDDING_IDS, dtype={"ID": str, "split": str}, keep_default_na=False)
     lookup = {(s, i): n for n, (s, i) in enumerate(zip(ids["split"], ids["ID"]))}
     return unit, lookup, ids
 
@@ -430,7 +444,7 @@ def _prediction_files(root: str, stamp: tuple, data_stamp: tuple, _data: Dataset
 def run_member(data: Dataset, run_dir: Path) -> Member | str:
     """A run's test predictions as an ensemble member (with its OOF rows), or why it cannot be one."""
     run_dir = Path(run_dir)
-    stamps = (_stamp(run_dir / TEST_PROBS), _stamp(run_dir / OOF))
+    stamps = (_stamp(run_dir / TEST_PROBS), _stamp(run_dir / OOF), _stamp(run_dir / STATUS))
     return _run_member(str(run_dir), stamps, dataset_fingerprint(data.layout.root), data)
 
 

@@ -23,7 +23,8 @@ from core.io.atomic import atomic_write, write_json_atomic
 from core.issues.data_issues import DataIssues, data_issues
 from core.issues.label_issues import DEFAULT_FILTER_BY, DEFAULT_SCORE_METHOD, ISSUE_COLUMNS, label_issues
 from core.project.layout import ProjectLayout
-from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, prob_columns
+from core.runs.artifacts import load_embeddings, load_oof
+from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, prob_columns, read_status
 from core.runs.progress import Callbacks
 
 # Issue kinds of the review queue, in the order the page offers them.
@@ -55,13 +56,10 @@ def run_pred_probs(run_dirs: Sequence[Path]) -> tuple[list[str], np.ndarray, np.
         raise ValueError("run_pred_probs needs at least one run folder")
     frames = []
     for run_dir in run_dirs:
-        path = Path(run_dir) / OOF
-        if not path.is_file():
+        # core.runs.artifacts.RunDamaged (a ValueError) when oof.csv is cut short or garbled
+        frame = load_oof(Path(run_dir), read_status(run_dir))
+        if frame is None:
             raise ValueError(f"run {Path(run_dir).name} has no {OOF} (it has not finished, or failed)")
-        frame = pd.read_csv(path, dtype={"ID": str})
-        probs = [c for c in frame.columns if c.startswith("prob_")]
-        if not probs or "given" not in frame:
-            raise ValueError(f"{path}: expected columns ID, given, prob_0..; found {', '.join(frame.columns)}")
         frames.append(frame.set_index("ID"))
     first = frames[0]
     num_classes = sum(c.startswith("prob_") for c in first.columns)
@@ -93,12 +91,11 @@ def run_pred_probs(run_dirs: Sequence[Path]) -> tuple[list[str], np.ndarray, np.
 
 
 def run_embeddings(run_dir: Path) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """(ID, split) rows and their (N, D) embeddings of a run, or None when it wrote none."""
-    run_dir = Path(run_dir)
-    if not (run_dir / EMBEDDINGS).is_file() or not (run_dir / EMBEDDING_IDS).is_file():
-        return None
-    ids = pd.read_csv(run_dir / EMBEDDING_IDS, dtype={"ID": str, "split": str})
-    return ids, np.load(run_dir / EMBEDDINGS, mmap_mode="r")
+    """(ID, split) rows and their (N, D) embeddings of a run, or None when it wrote none.
+
+    core.runs.artifacts.RunDamaged (a ValueError) when they cannot be loaded or do not match row for row.
+    """
+    return load_embeddings(Path(run_dir))
 
 
 @dataclass

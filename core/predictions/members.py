@@ -143,9 +143,11 @@ def _member(frame: pd.DataFrame, *, name: str, test_ids: list[str], num_classes:
 def run_member(run_dir: str | Path, *, name: str, test_ids: list[str], num_classes: int) -> Member:
     """A run's test predictions (test_probs.csv) with its out-of-fold rows (oof.csv, when present).
 
-    PredictionError when the run has no test predictions for every test ID.
+    PredictionError when the run has no test predictions for every test ID, or its oof.csv is cut short or
+    garbled (core.runs.artifacts.load_oof).
     """
-    from core.runs.folder import OOF, TEST_PROBS, prob_columns
+    from core.runs.artifacts import RunDamaged, load_oof
+    from core.runs.folder import TEST_PROBS, prob_columns, read_status
 
     run_dir = Path(run_dir)
     path = run_dir / TEST_PROBS
@@ -162,11 +164,11 @@ def run_member(run_dir: str | Path, *, name: str, test_ids: list[str], num_class
     member = _member(frame, name=name, test_ids=test_ids, num_classes=num_classes)
     member.source = f"run {run_dir.name}"
     try:
-        oof = pd.read_csv(run_dir / OOF, dtype={"ID": str})
-        if all(c in oof for c in ("ID", "given", *columns)) and np.isfinite(oof[columns].to_numpy(float)).all():
-            member.oof = oof[["ID", "given", *columns]]
-    except (OSError, ValueError, pd.errors.ParserError):
-        pass
+        oof = load_oof(run_dir, read_status(run_dir))
+    except RunDamaged as exc:  # cut short or garbled: never scored on part of its out-of-fold rows in silence
+        raise PredictionError(str(exc)) from exc
+    if oof is not None and all(c in oof for c in ("ID", "given", *columns)):
+        member.oof = oof[["ID", "given", *columns]]
     return member
 
 

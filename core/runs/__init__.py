@@ -3,6 +3,8 @@
 folder    the run folder (DESIGN.md): status.json, events.jsonl, artifacts; writers and readers
 catalog   list_runs / find_run / runs_table / retrain_config, rebuilt from the folders
 jobs      detached job processes for every background job: spawn, start_once, slots, cancel
+artifacts  a run's oof.csv / test_probs.csv / embeddings read checked: RunDamaged instead of a partial analysis
+manage     delete to the trash and restore, display names, the pinned active run
 status    the status file every background job keeps: StatusFile, queued record, pid, liveness
 progress  Callbacks, the one progress protocol; adapters for status files, run folders, terminals
 folds     ONE fold splitter for scan and train runs

@@ -26,8 +26,9 @@ class Cancelled(Exception):
     """Raised in the job's main thread by SIGTERM (cancel)."""
 
 
-def execute(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
-    """Run the scan or the training; returns headline metrics computed from the artifacts."""
+def execute(inputs: RunInputs, callbacks: Callbacks) -> tuple[dict[str, float], dict[str, int]]:
+    """Run the scan or the training; returns (headline metrics computed from the artifacts, the rows
+    oof.csv and test_probs.csv hold: `oof_rows`, `test_probs_rows`, which tell a page a file cut short)."""
     from core.analysis.predictions import prediction_table
     from core.analysis.scores import headline_metrics
 
@@ -43,7 +44,11 @@ def execute(inputs: RunInputs, callbacks: Callbacks) -> dict[str, float]:
     oof = read_oof(inputs.run_dir) if (inputs.run_dir / OOF).is_file() else None
     test_probs = read_test_probs(inputs.run_dir) if (inputs.run_dir / TEST_PROBS).is_file() else None
     table = prediction_table(oof, test_probs, inputs.dataset.test_labels, num_classes=inputs.num_classes)
-    return {**headline_metrics(table, num_classes=inputs.num_classes), **extra}
+    rows = {
+        "oof_rows": len(oof) if oof is not None else 0,
+        "test_probs_rows": len(test_probs) if test_probs is not None else 0,
+    }
+    return {**headline_metrics(table, num_classes=inputs.num_classes), **extra}, rows
 
 
 def _raise_cancelled(signum, frame):  # noqa: ARG001
@@ -77,12 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             callbacks = RunCallbacks(writer)
             inputs = prepare_inputs(run_dir, config)
             writer.status(labels=inputs.labels_name, train_rows=len(inputs.train), test_rows=len(inputs.test))
-            metrics = execute(inputs, callbacks)
+            metrics, rows = execute(inputs, callbacks)
         writer.status(
             state="succeeded",
             progress=1.0,
             finished_at=now_iso(),
             metrics=metrics,
+            **rows,
             duration_s=round(time.time() - started, 1),
             message="finished",
         )

@@ -32,7 +32,7 @@ from core.project.layout import ProjectLayout
 from core.recipes.store import recipes_dir, resolve_recipe_yaml
 from core.runs.status import ACTIVE as ACTIVE  # the job states (core.runs.status), still importable from here
 from core.runs.status import STATES as STATES
-from core.runs.status import StatusFile, queue_status, read_json, tail_file
+from core.runs.status import StatusFile, queue_status, read_record, tail_file
 
 STATUS = "status.json"
 
@@ -108,21 +108,23 @@ def _json_default(value: Any) -> Any:
 
 
 def read_status(run_dir: str | Path) -> dict[str, Any]:
-    return read_json(Path(run_dir) / STATUS)
+    """status.json checked (core.runs.status.read_record): {} when missing, state `damaged` when malformed."""
+    return read_record(Path(run_dir) / STATUS)
 
 
 def read_events(run_dir: str | Path, *, kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Events in order; a half-written last line (job still writing) is skipped."""
+    """Events in order. Lines that are not a JSON object are skipped: a half-written last line (the job
+    is still writing) is normal, garbage (a damaged file) must not take a page down."""
     path = Path(run_dir) / EVENTS
     events = []
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 try:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if kinds is None or record.get("type") in kinds:
+                if isinstance(record, dict) and (kinds is None or record.get("type") in kinds):
                     events.append(record)
     except OSError:
         return []

@@ -5,8 +5,9 @@
     start_once(module, args, status=, log=)
                                       a job that computes one file (a UMAP map, a recipe's fit score):
                                       started unless one is already queued or running on `status`
-    refresh_liveness(run_dir, status) a run whose process is gone is marked failed (core.runs.status)
+    refresh_liveness(run_dir, status) a run whose process is gone reads as failed (in memory: core.runs.status)
     cancel_job(run_dir)               SIGTERM to the job's process group, SIGKILL after a grace period
+    stop_group(pgid)                  the same for any process group (a job its launcher could not record)
     no_main_module()                  while a process pool starts its workers: none of them runs __main__ again
 
 No shell is involved; stdout and stderr go to the job's log. Each job keeps a status file
@@ -107,7 +108,8 @@ def start_once(
 
 
 def refresh_liveness(run_dir: Path, status: dict[str, Any]) -> dict[str, Any]:
-    """A queued or running run whose process is gone is marked failed, with its log's last lines."""
+    """`status` of the run, or `failed` with its log's last lines when it is queued or running but its
+    process is gone; judged in memory (core.runs.status.judge_liveness), nothing is written."""
     run_dir = Path(run_dir)
     return judge_liveness(run_dir / STATUS, status, log=run_dir / LOG, identity=run_dir.name)
 
@@ -127,10 +129,18 @@ def slot_count() -> int:
 
 
 def start_job(layout: ProjectLayout, config: RunConfig, *, run_id: str | None = None) -> Path:
-    """Create the run folder and launch its job detached; returns the run folder at once."""
+    """Create the run folder and launch its job detached; returns the run folder at once.
+
+    When the pid cannot be noted (OSError: a full disk), the job just started is stopped before the
+    error is raised, so no job runs that its launcher reported as failed.
+    """
     run_dir = create_run(layout, config, run_id=run_id)
     process = spawn(RUN_MODULE, ["--config", str(run_dir / CONFIG)], log=run_dir / LOG, name=f"reap-{run_dir.name}")
-    record_pid(run_dir / STATUS, process.pid)
+    try:
+        record_pid(run_dir / STATUS, process.pid)
+    except OSError:
+        stop_group(process.pid, grace_s=5.0)
+        raise
     return run_dir
 
 
@@ -145,19 +155,28 @@ def cancel_job(run_dir: str | Path, *, grace_s: float = 10.0) -> str:
         return str(status.get("state", "unknown"))
     pid, pgid = status.get("pid"), status.get("pgid") or status.get("pid")
     if pid and pid_alive(pid, run_dir.name):
-        _signal_group(int(pgid), signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _group_alive(int(pgid)):
-            time.sleep(0.1)
-        if _group_alive(int(pgid)):
-            _signal_group(int(pgid), signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _group_alive(int(pgid)):
-                time.sleep(0.05)
+        stop_group(int(pgid), grace_s=grace_s)
     status = read_status(run_dir)
     if status.get("state") in ACTIVE:  # killed before it could write its own last word
-        status = RunWriter(run_dir).status(state="cancelled", message="cancelled by the user", finished_at=now_iso())
+        try:
+            fields = dict(state="cancelled", message="cancelled by the user", finished_at=now_iso())
+            status = RunWriter(run_dir).status(**fields)
+        except OSError:  # a full disk or a deleted folder: the job is stopped all the same
+            return "cancelled"
     return str(status["state"])
+
+
+def stop_group(pgid: int, *, grace_s: float = 10.0) -> None:
+    """SIGTERM to process group `pgid`, SIGKILL to what is left after `grace_s`; returns once it is gone (or 5 s more)."""
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _group_alive(pgid):
+        time.sleep(0.1)
+    if _group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _group_alive(pgid):
+            time.sleep(0.05)
 
 
 def _signal_group(pgid: int, sig: int) -> None:

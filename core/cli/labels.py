@@ -110,6 +110,7 @@ def label_lookup(layout):
 
 def cmd_relabel(args: argparse.Namespace) -> int:
     from core.labels.decisions import latest_decision, record_decision
+    from core.project.db import DatabaseError
 
     layout = open_project(args.project)
     if layout is None:
@@ -143,22 +144,50 @@ def cmd_relabel(args: argparse.Namespace) -> int:
             known = f"0..{num_classes - 1}" + (f" or a class name ({', '.join(list(names)[:5])}, ...)" if names else "")
             print(f"error: label {label_text!r} is not a class; use {known}", file=sys.stderr)
             return 1
-    layout.ensure_work_dir()
-    latest = latest_decision(layout.db_path, image_id)
-    if latest is None:
-        current = int(labels[image_id]) if str(labels[image_id]).isdigit() else None
-    else:
-        current = latest.old_label if latest.action == "drop" else latest.new_label
-    decision = record_decision(
-        layout.db_path, image_id, action, old_label=current, new_label=new_label, source="manual"
-    )
+    try:
+        layout.ensure_work_dir()
+        latest = latest_decision(layout.db_path, image_id)
+        if latest is None:
+            current = int(labels[image_id]) if str(labels[image_id]).isdigit() else None
+        else:
+            current = latest.old_label if latest.action == "drop" else latest.new_label
+        decision = record_decision(
+            layout.db_path, image_id, action, old_label=current, new_label=new_label, source="manual"
+        )
+    except (OSError, DatabaseError) as exc:  # disk full, read-only, a damaged workbench.db: one line, no traceback
+        return _store_failed(layout, exc)
+    _print_notices(layout)
     print(f"{image_id}: {decision.describe()} (decision {decision.id}, saved)")
     return 0
 
 
+def _store_failed(layout, exc: Exception) -> int:
+    """Print why a decision or an export could not be saved (SaveError names the file); exit code 1."""
+    from core.io.atomic import SaveError
+    from core.project.db import DatabaseError
+
+    _print_notices(layout)
+    known = isinstance(exc, SaveError | DatabaseError)
+    print(
+        f"error: {exc if known else SaveError(getattr(exc, 'filename', None) or layout.work_dir, exc)}", file=sys.stderr
+    )
+    return 1
+
+
+def _print_notices(layout) -> None:
+    """What opening workbench.db repaired (rebuilt from the exports), as notes on stderr."""
+    from core.project.db import take_notices
+
+    for notice in take_notices(layout.db_path):
+        print(f"note: {notice}", file=sys.stderr)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    """Exit 0 with the version's path as the last stdout line, also when there is nothing new (then the
+    newest version's path, and "nothing new since v<N>" on stderr); exit 1 with one line when it fails."""
     from core.io.csvfile import CsvError
     from core.labels.versions import export_version
+    from core.project.db import DatabaseError
 
     layout = open_project(args.project)
     if layout is None:
@@ -168,6 +197,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     except CsvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (OSError, DatabaseError) as exc:
+        return _store_failed(layout, exc)
+    _print_notices(layout)
+    if result.nothing_new:
+        print(f"nothing new since v{result.version}: no decision changes its labels; nothing written", file=sys.stderr)
+        print(result.path)
+        return 0
     ambiguous = f"{result.ambiguous:,} ambiguous" + (
         " left out" if result.ambiguous_left_out else " kept with their label" if result.ambiguous else ""
     )

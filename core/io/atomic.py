@@ -4,6 +4,8 @@
     write_bytes_atomic(path, data)     bytes (e.g. safetensors' serialised tensors)
     write_text_atomic(path, text)      UTF-8 text (YAML, markers)
     write_json_atomic(path, data)      a JSON document (status files, caches' metadata)
+    SaveError(path, cause)             "could not save <path>: <reason>", for callers that report a failed write
+    copy_file_atomic(source, path)     a file's bytes copied in chunks (backups); returns their sha256
 
 How: a temp file `.<name>.<random>.tmp` in the target's own folder (a rename is atomic only within a
 file system), written, flushed, fsynced, given the permissions a plain `open()` would give under the
@@ -23,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
+
+from core.io.text import shown
 
 
 def _umask_from_proc() -> int | None:
@@ -54,6 +58,27 @@ def current_umask() -> int:
     """The umask now (read from /proc without changing it), else the one this process had at import."""
     found = _umask_from_proc()
     return _IMPORT_UMASK if found is None else found
+
+
+class SaveError(OSError):
+    """A write that failed, as one line a user can act on: "could not save <path>: no space left on device".
+
+    An OSError (errno kept from the cause), so callers that already catch OSError still do; the
+    functions here raise the plain OSError, and the code that reports a failed save to a user wraps
+    it (core.labels, core.project.db) so the message names the file the user was saving.
+    """
+
+    def __init__(self, path: str | Path, cause: BaseException, *, reason: str | None = None) -> None:
+        code = getattr(cause, "errno", None)
+        if reason is None:
+            reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(cause) or type(cause).__name__
+            reason = reason[:1].lower() + reason[1:]
+        super().__init__(code, reason)
+        self.path = Path(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"could not save {shown(self.path, 300)}: {shown(self.reason, 200)}"
 
 
 @contextmanager
@@ -118,3 +143,17 @@ def write_json_atomic(path: str | Path, data: Any, *, indent: int | None = 1) ->
     with atomic_write(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=indent, default=str)
     return Path(path)
+
+
+def copy_file_atomic(source: str | Path, path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
+    """`source`'s bytes as the whole content of `path`, atomically (see `atomic_write`), read once in
+    chunks of `chunk_bytes`; returns the sha256 (hex) of the bytes written. Large files (weights,
+    databases) never sit in memory whole. A source that cannot be read leaves `path` untouched."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(source, "rb") as reader, atomic_write(path, "wb") as handle:
+        while chunk := reader.read(chunk_bytes):
+            digest.update(chunk)
+            handle.write(chunk)
+    return digest.hexdigest()

@@ -250,7 +250,7 @@ def undo_decision(db_path: str | Path, decision_id: int) -> Decision | None:
 
 def latest_decision(db_path: str | Path, image_id: str) -> Decision | None:
     """The image's current decision (newest not reverted), or None when it was never decided."""
-    with open_store(db_path) as connection:
+    with open_store(db_path, read_only=True) as connection:
         return _latest(connection, image_id)
 
 
@@ -259,7 +259,7 @@ CURRENT_COLUMNS = ["ID", "decision_id", "action", "old_label", "new_label", "sou
 
 def current_decisions(db_path: str | Path) -> pd.DataFrame:
     """One row per decided image, its newest decision that is not reverted (CURRENT_COLUMNS)."""
-    with open_store(db_path) as connection:
+    with open_store(db_path, read_only=True) as connection:
         return current_rows(connection)
 
 
@@ -286,14 +286,14 @@ def decision_history(db_path: str | Path, *, image_id: str | None = None, limit:
     if limit:
         query += " LIMIT ?"
         params.append(int(limit))
-    with open_store(db_path) as connection:
+    with open_store(db_path, read_only=True) as connection:
         rows = connection.execute(query, params).fetchall()
     return pd.DataFrame(rows, columns=[c.strip() for c in _COLUMNS.split(",")])
 
 
 def decision_counts(db_path: str | Path) -> dict[str, int]:
     """Current decisions by action: {"keep": n, "relabel": n, "drop": n, "ambiguous": n}."""
-    with open_store(db_path) as connection:
+    with open_store(db_path, read_only=True) as connection:
         rows = connection.execute(
             "SELECT d.action, COUNT(*) FROM label_decisions d JOIN (SELECT MAX(id) AS id FROM label_decisions "
             "WHERE reverted_at IS NULL GROUP BY image_id) latest ON d.id = latest.id GROUP BY d.action"

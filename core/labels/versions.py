@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.io.atomic import SaveError
 from core.io.csvfile import CsvError, read_csv, write_csv_atomic
 from core.labels.decisions import apply_decisions, current_rows
 from core.project.dataset import Dataset
-from core.project.db import open_store, write_transaction
+from core.project.db import DatabaseError, open_store, write_transaction
 from core.project.layout import ProjectLayout
+from core.project.rebuild import exported_versions
 from core.recipes.augmented import ORIGINAL, PREFIX, ExpansionError, read_expansion
 
 _VERSION = re.compile(r"^train_v(\d+)\.csv$")
@@ -29,15 +31,21 @@ class LabelsError(ValueError):
 
 
 def label_versions(labels_dir: Path) -> list[tuple[int, Path]]:
-    """(version, path) of every exported clean train CSV, oldest first."""
-    if not Path(labels_dir).is_dir():
+    """(version, path) of every exported clean train CSV, oldest first.
+
+    The store's row is the record of a version: a file without one (a crash between an export's
+    rename and its commit) is not listed, so it never becomes "latest". Where the store is missing
+    or cannot be read, the files are listed as they are (the pages and `workbench check` say why).
+    """
+    found = exported_versions(Path(labels_dir))
+    if not found:
         return []
-    found = []
-    for path in Path(labels_dir).iterdir():
-        match = _VERSION.match(path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
+    try:
+        with open_store(Path(labels_dir).parent / "workbench.db", create=False, read_only=True) as connection:
+            listed = {n for (n,) in connection.execute("SELECT version FROM label_versions")}
+    except (FileNotFoundError, DatabaseError, SaveError):
+        return found
+    return [(n, p) for n, p in found if n in listed]
 
 
 def resolve_labels(dataset: Dataset, spec: str) -> tuple[pd.DataFrame, str]:
@@ -126,6 +134,7 @@ class ExportResult:
     ignored: int  # decisions for IDs that train.csv does not list
     ambiguous: int = 0  # train images marked ambiguous when this version was exported
     ambiguous_left_out: int = 0  # of those, how many this version leaves out (all with leave_out_ambiguous)
+    nothing_new: bool = False  # the decisions give the newest version again: nothing was written, `path` is it
 
 
 def _read_train(layout: ProjectLayout) -> pd.DataFrame:
@@ -142,54 +151,108 @@ def export_version(layout: ProjectLayout, *, leave_out_ambiguous: bool = False) 
     removed). Images marked ambiguous keep their label, or are left out with `leave_out_ambiguous`.
     changes_v<N>.csv: ID, old (train.csv's label), new (this version's label, empty when left
     out), action (relabel / drop / ambiguous: left out as ambiguous), source; one row per image
-    that differs from train.csv, so each version is train.csv plus its own changes file. Both are
-    written atomically (temp file + rename) while the store's write lock is held: N is unique even
-    when two exports race, and the decisions read are exactly the ones a concurrent reviewer had
-    committed. train.csv is only read.
-    """
-    settings = layout.settings
-    train = _read_train(layout)
-    layout.ensure_work_dir()
-    with open_store(layout.db_path) as connection, write_transaction(connection):
-        current = current_rows(connection)
-        from core.labels.versions import label_versions
+    that differs from train.csv, so each version is train.csv plus its own changes file. train.csv
+    is only read.
 
-        on_disk = [n for n, _ in label_versions(layout.labels_dir)]
-        in_db = connection.execute("SELECT MAX(version) FROM label_versions").fetchone()[0] or 0
-        version = max([in_db, *on_disk]) + 1
-        clean = apply_decisions(
-            train,
-            current,
-            id_column=settings.id_column,
-            target_column=settings.target_column,
-            leave_out_ambiguous=leave_out_ambiguous,
-        )
-        changes = _changes(train, clean, current, id_column=settings.id_column, target_column=settings.target_column)
-        changes_path = write_csv_atomic(changes, layout.labels_dir / f"changes_v{version}.csv")
-        # The train file last: `label_versions` (what runs resolve "latest" to) sees only complete versions.
-        path = write_csv_atomic(clean, layout.labels_dir / f"train_v{version}.csv")
-        relabeled = int((changes["action"] == "relabel").sum())
-        dropped = int((changes["action"] == "drop").sum())
-        left_out = int((changes["action"] == "ambiguous").sum())
-        in_train = current.loc[current["ID"].isin(train[settings.id_column])]
-        ambiguous = int((in_train["action"] == "ambiguous").sum())
-        connection.execute(
-            "INSERT INTO label_versions (version, path, rows, relabeled, dropped, changes_path, decisions_through, "
-            "ambiguous, ambiguous_left_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                version,
-                str(path),
-                len(clean),
-                relabeled,
-                dropped,
-                str(changes_path),
-                int(current["decision_id"].max()) if len(current) else 0,
-                ambiguous,
-                left_out,
-            ),
-        )
-    ignored = len(current) - len(in_train)
-    return ExportResult(version, path, changes_path, len(clean), relabeled, dropped, ignored, ambiguous, left_out)
+    Nothing new: when both files would equal the newest version's (no decision since, or only
+    decisions that change no label, e.g. a keep), nothing is written and the result is that
+    version with nothing_new=True.
+
+    All or nothing, under the store's write lock (N is unique when two exports race, and the
+    decisions read are exactly those committed): both CSVs are written (each atomically, temp file
+    + rename), then the version's row is inserted and committed. A failure at any step (disk full
+    at a file, at the insert, at the commit) deletes the files this export wrote and rolls the row
+    back, and leaves as SaveError naming the file. The row is the record of a version
+    (`label_versions` lists only files that have one), so a process killed between the rename and
+    the commit leaves a file that is never "latest"; the next export takes a number past it.
+    """
+    train = _read_train(layout)
+    try:
+        layout.ensure_work_dir()
+    except SaveError:
+        raise
+    except OSError as exc:
+        raise SaveError(getattr(exc, "filename", None) or layout.work_dir, exc) from exc
+    written: list[Path] = []
+    try:
+        with open_store(layout.db_path) as connection, write_transaction(connection):
+            return _export_locked(connection, layout, train, leave_out_ambiguous, written)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _export_locked(connection, layout: ProjectLayout, train: pd.DataFrame, leave_out: bool, written: list[Path]):
+    """export_version's work inside the write transaction; appends each file it wrote to `written`."""
+    settings = layout.settings
+    current = current_rows(connection)
+    on_disk = [n for n, _ in exported_versions(layout.labels_dir)]
+    in_db = connection.execute("SELECT MAX(version) FROM label_versions").fetchone()[0] or 0
+    ids, targets = settings.id_column, settings.target_column
+    clean = apply_decisions(train, current, id_column=ids, target_column=targets, leave_out_ambiguous=leave_out)
+    changes = _changes(train, clean, current, id_column=ids, target_column=targets)
+    in_train = current.loc[current["ID"].isin(train[ids])]
+    counts = {
+        "rows": len(clean),
+        "relabeled": int((changes["action"] == "relabel").sum()),
+        "dropped": int((changes["action"] == "drop").sum()),
+        "ignored": len(current) - len(in_train),
+        "ambiguous": int((in_train["action"] == "ambiguous").sum()),
+        "ambiguous_left_out": int((changes["action"] == "ambiguous").sum()),
+    }
+    newest = connection.execute(
+        "SELECT version, path, changes_path FROM label_versions ORDER BY version DESC LIMIT 1"
+    ).fetchone()
+    if newest and _same_as(newest, clean, changes):
+        path = Path(newest[1])
+        changes_path = Path(newest[2]) if newest[2] else layout.labels_dir / f"changes_v{newest[0]}.csv"
+        return ExportResult(newest[0], path, changes_path, **counts, nothing_new=True)
+    version = max([in_db, *on_disk]) + 1
+    # The train file last: a reader listing the folder finds a train file only beside its changes file.
+    for frame, name in ((changes, f"changes_v{version}.csv"), (clean, f"train_v{version}.csv")):
+        target = layout.labels_dir / name
+        try:
+            write_csv_atomic(frame, target)
+        except OSError as exc:
+            raise SaveError(target, exc) from exc
+        written.append(target)
+    changes_path, path = written
+    connection.execute(
+        "INSERT INTO label_versions (version, path, rows, relabeled, dropped, changes_path, decisions_through, "
+        "ambiguous, ambiguous_left_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            version,
+            str(path),
+            counts["rows"],
+            counts["relabeled"],
+            counts["dropped"],
+            str(changes_path),
+            int(current["decision_id"].max()) if len(current) else 0,
+            counts["ambiguous"],
+            counts["ambiguous_left_out"],
+        ),
+    )
+    return ExportResult(version, path, changes_path, **counts)
+
+
+def _same_as(newest: tuple, clean: pd.DataFrame, changes: pd.DataFrame) -> bool:
+    """Whether the newest version's files hold `clean` and `changes` (changes compared without source)."""
+    version, path, changes_path = newest
+    try:
+        before = read_csv(Path(path)).frame
+    except CsvError:
+        return False  # missing or unreadable: a new version is the way to get a readable one
+    if list(before.columns) != list(clean.columns) or not before.equals(clean.astype(str).reset_index(drop=True)):
+        return False
+    if not changes_path:
+        return True
+    try:
+        recorded = read_csv(Path(changes_path), required_columns=tuple(CHANGE_COLUMNS[:4])).frame
+    except CsvError:
+        return False
+    compared = CHANGE_COLUMNS[:4]
+    return recorded[compared].equals(changes[compared].astype(str).reset_index(drop=True))
 
 
 def _changes(
@@ -236,15 +299,13 @@ def versions_table(layout: ProjectLayout) -> pd.DataFrame:
     which); *_vs_previous against the version before (v1 against train.csv): labels changed, rows
     left out, rows brought back.
     """
-    from core.labels.versions import label_versions
-
     settings = layout.settings
     versions = label_versions(layout.labels_dir)
     if not versions:
         return pd.DataFrame(columns=VERSION_COLUMNS)
     created: dict[int, str] = {}
     if layout.db_path.is_file():
-        with open_store(layout.db_path) as connection:
+        with open_store(layout.db_path, read_only=True) as connection:
             created = dict(connection.execute("SELECT version, created_at FROM label_versions").fetchall())
     previous = read_version(layout.train_csv, id_column=settings.id_column, target_column=settings.target_column)
     original = previous

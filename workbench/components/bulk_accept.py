@@ -184,7 +184,8 @@ def _accept_button(
         disabled=not count or not confirmed,
     )
     if clicked and count and confirmed:  # re-checked: a disabled button is not a refusal on its own
-        stored, conflicts = rv.bulk_accept(db_path, found.rows, run_id)
+        with rv.saving():
+            stored, conflicts = rv.bulk_accept(db_path, found.rows, run_id)
         skipped = found.skipped + conflicts
         state.set_action_notice(
             f"Relabelled {stored:,} image(s) to their suggestion; {skipped:,} skipped (already decided)"

@@ -7,14 +7,18 @@ import streamlit as st
 from core.labels.decisions import decision_counts
 from core.labels.versions import export_version, versions_table
 from core.project.layout import ProjectLayout
+from core.runs.catalog import newer_versions, nothing_new_message
 from workbench import state
 from workbench.components.downloads import download_files
+from workbench.components.review import saving
 
 
-def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
+def export_panel(layout: ProjectLayout, *, active: str, trained_on: str | None = None) -> int | None:
     """Draw the decision counts, the export button, the versions and a version picker.
 
-    Returns the version to retrain the active run's config on when its button is pressed, else None.
+    trained_on: the labels the active run trained on ("original", "v2", ...); the picker offers only newer
+    versions (none: it says there is nothing new). Returns the version to retrain the active run's config on
+    when its button is pressed, else None.
     """
     counts = decision_counts(layout.db_path)
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -30,7 +34,15 @@ def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
         help="Off: they keep their label in the exported CSV. On: they are left out of it (the changes file says so)",
     )
     if export:
-        result = export_version(layout, leave_out_ambiguous=leave_out)
+        with saving():  # disk full, a damaged workbench.db: st.error naming the file, nothing written
+            result = export_version(layout, leave_out_ambiguous=leave_out)
+    if export and result.nothing_new:
+        st.info(
+            f"Nothing new since v{result.version}: no decision changes a label, so nothing was written "
+            f"({result.path.name} is the newest version).",
+            icon=":material/info:",
+        )
+    elif export:
         ambiguous = f"{result.ambiguous:,} ambiguous" + (
             " left out" if result.ambiguous_left_out else " kept" if result.ambiguous else ""
         )
@@ -58,8 +70,16 @@ def export_panel(layout: ProjectLayout, *, active: str) -> int | None:
         },
     )
     numbers = versions["version"].tolist()[::-1]
+    if trained_on is not None:  # only versions newer than the active run's labels are worth a retrain
+        newer = set(newer_versions(trained_on, layout.labels_dir))
+        numbers = [n for n in numbers if n in newer]
+        if not numbers:
+            st.info(nothing_new_message(active, trained_on), icon=":material/info:")
+            return None
     left, right = st.columns([1, 2])
-    chosen = left.selectbox("Version", numbers, key=state.ISSUES_VERSION, format_func=lambda n: f"v{n}")
+    chosen = left.selectbox(
+        "Version", numbers, key=state.issues_version_key(tuple(numbers)), format_func=lambda n: f"v{n}"
+    )
     right.caption(
         f"Retrain runs the active run's config ({active}) on v{chosen}; when it has finished, the "
         "Runs page compares it with the active run, per class."

@@ -106,7 +106,7 @@ def action_buttons(data: Dataset, item: dict | None, *, db_path: Path) -> None:
         help="The given label is right",
     )
     st.button(
-        f"Accept {data.class_label(item['suggested'])} (A)" if item else "Accept suggestion (A)",
+        accept_label(data.class_label(item["suggested"]), item["suggested"]) if item else "Accept suggestion (A)",
         key=state.issues_button_key("accept"),
         type="primary",
         icon=":material/done_all:",
@@ -139,7 +139,7 @@ def action_buttons(data: Dataset, item: dict | None, *, db_path: Path) -> None:
         disabled=item is None,
         on_click=rv.decide,
         args=(db_path, item, "drop"),
-        help="Remove the image from train in the next export",
+        # no tooltip: it showed above the button, over the Relabel button a user reaches for next
     )
     st.button(
         "Ambiguous (M)",
@@ -171,6 +171,17 @@ def action_buttons(data: Dataset, item: dict | None, *, db_path: Path) -> None:
         args=(db_path,),
         help="Revert your last decision (U); repeat to go further back",
     )
+    st.caption("Drop removes the image from train in the next export.")
+
+
+# The longest class label the accept button shows whole in its column at a 1,400-px window (a longer
+# one was cut mid-word, "Accept 8 · Long ve…"); the card beside it shows the suggested class in full.
+ACCEPT_LABEL_CHARS = 10
+
+
+def accept_label(class_label: str, target: int) -> str:
+    """The accept button's text: "Accept 3 · cat (A)", or "Accept 8 (A)" when the class label is long."""
+    return f"Accept {class_label} (A)" if len(class_label) <= ACCEPT_LABEL_CHARS else f"Accept {int(target)} (A)"
 
 
 def progress_by_kind(queue: pd.DataFrame, filters: QueueFilters, current: pd.DataFrame) -> pd.DataFrame:

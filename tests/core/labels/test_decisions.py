@@ -277,19 +277,23 @@ def test_versions_table_counts_and_diffs_against_the_previous_version(project):
 
 
 def test_concurrent_exports_get_distinct_versions(project):
-    record_decision(project.db_path, "cat_0.png", "drop", old_label=0)
-    versions: list[int] = []
+    results = []
 
-    def run() -> None:
-        versions.append(export_version(project).version)
+    def run(image_id: str) -> None:
+        record_decision(project.db_path, image_id, "drop", old_label=0)
+        results.append(export_version(project))
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
+    threads = [threading.Thread(target=run, args=(f"cat_{n}.png",)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(versions) == [1, 2, 3, 4]
-    assert sorted(p.name for p in project.labels_dir.glob("train_v*.csv")) == [f"train_v{n}.csv" for n in range(1, 5)]
+    written = sorted(r.version for r in results if not r.nothing_new)
+    assert written == list(range(1, len(written) + 1))  # never one number twice, never a gap
+    assert all(r.version in written for r in results if r.nothing_new)  # "nothing new" names a real version
+    assert sorted(p.name for p in project.labels_dir.glob("train_v*.csv")) == [f"train_v{n}.csv" for n in written]
+    newest = pd.read_csv(project.labels_dir / f"train_v{written[-1]}.csv")
+    assert not newest["ID"].str.startswith("cat_").any()  # the last export saw all four drops
 
 
 def test_cli_relabel_drop_keep_and_export(project, run_cli):

@@ -9,7 +9,6 @@ import streamlit as st
 
 from core.config import ConfigError, RunConfig
 from core.labels.versions import label_versions
-from core.project.layout import open_layout
 from core.runs.catalog import list_runs
 from core.runs.jobs import slot_count, start_job
 from core.scan.embed import with_recipe
@@ -17,8 +16,14 @@ from workbench import cache, state
 from workbench.components.job_panel import live_jobs_panel
 from workbench.components.train_form import run_form
 
-layout = open_layout(state.current_project())
+data = cache.dataset(state.current_project())
 st.title("Train")
+if not data.report.usable:  # no run can start on it: say why instead of failing inside the job
+    st.error("Runs start once the project check passes. It does not yet:", icon=":material/error:")
+    for finding in data.report.errors:
+        st.error(finding.message)
+    st.stop()
+layout = data.layout
 if Path("/dev/nvidia0").exists():
     gpu_note = f"{slot_count()} GPU slot(s): one job per GPU; the rest wait in the queue."
 else:

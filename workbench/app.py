@@ -1,4 +1,5 @@
-"""Entry point: `streamlit run workbench/app.py [-- --project DIR]`. A router and nothing else."""
+"""Entry point: `workbench serve [--project DIR]`, or `streamlit run workbench/app.py [-- --project DIR]` from any
+folder (Streamlit reads workbench/.streamlit/config.toml beside this file). A router and nothing else."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from workbench.cache import warm_umap_once  # noqa: E402
+from workbench.components.exposure import exposure_banner  # noqa: E402
 from workbench.components.project_picker import project_sidebar  # noqa: E402
 
 st.set_page_config(page_title="Image workbench", page_icon=":material/grid_view:", layout="wide")
@@ -45,5 +47,6 @@ navigation = st.navigation(
         ],
     }
 )
+exposure_banner(served=Path(sys.argv[0]).resolve() == Path(__file__).resolve())  # sys.argv: `streamlit run` sets it
 project_sidebar()
 navigation.run()

@@ -18,6 +18,8 @@ PROJECT = "wb.project"  # str: absolute path of the open project folder
 OPEN_FOLDER_INPUT = "wb.sidebar.open_folder"  # text input: a folder the user typed
 RECENT_PICK = "wb.sidebar.recent"  # selectbox: a recent project
 OPEN_ERROR = "wb.sidebar.open_error"  # str: why the last folder could not be opened
+OPEN_FOLDER_FORM = "wb.sidebar.open_form"  # form: the folder box and its Open button (Enter submits it too)
+PROJECT_PARAM = "project"  # URL query parameter (?project=/abs/path): a reload or a new tab keeps the project
 OVERVIEW_CLASS = "wb.overview.class"  # selectbox: class filter of the overview galleries
 
 
@@ -41,21 +43,46 @@ def project_from_command_line(argv: list[str] | None = None) -> str | None:
     return None
 
 
+def project_from_url() -> str | None:
+    """The folder the page's address names (`?project=DIR`), if any."""
+    return st.query_params.get(PROJECT_PARAM) or None
+
+
+def project_candidates() -> list[tuple[str, str]]:
+    """Where a fresh session looks for its project, in order, as (what names it, folder): the address
+    (`?project=`), the command line's --project, $WORKBENCH_PROJECT. The demo comes after them."""
+    named = [
+        ("The address (?project=)", project_from_url()),
+        ("--project", project_from_command_line()),
+        ("WORKBENCH_PROJECT", os.environ.get("WORKBENCH_PROJECT")),
+    ]
+    return [(where, folder) for where, folder in named if folder]
+
+
+def has_project() -> bool:
+    """Whether this session has chosen its project yet (the sidebar checks the candidates first)."""
+    return PROJECT in st.session_state
+
+
 def default_project() -> Path:
-    """The command line's --project, else $WORKBENCH_PROJECT, else the demo (built on first use)."""
-    chosen = project_from_command_line() or os.environ.get("WORKBENCH_PROJECT")
-    if chosen:
-        return Path(chosen).expanduser().resolve()
+    """The first of `project_candidates()`, else the demo (built on first use); unchecked."""
+    candidates = project_candidates()
+    if candidates:
+        return Path(candidates[0][1]).expanduser().resolve()
     from core.home import ensure_demo_project
 
     return ensure_demo_project()
 
 
 def current_project() -> Path:
-    """The project the pages work on: the sidebar's choice, else `default_project()`."""
+    """The project the pages work on: the sidebar's choice, else `default_project()`. It is put back into
+    the address on every run (a page switch drops query parameters), so a reload or a new tab keeps it."""
     if PROJECT not in st.session_state:
         st.session_state[PROJECT] = str(default_project())
-    return Path(st.session_state[PROJECT])
+    project = st.session_state[PROJECT]
+    if st.query_params.get(PROJECT_PARAM) != project:
+        st.query_params[PROJECT_PARAM] = project
+    return Path(project)
 
 
 ACTIVE_RUN = "wb.active_run"  # str: run id the analysis pages use (default: newest succeeded)
@@ -79,13 +106,18 @@ def cancel_key(run_id: str) -> str:
 
 
 def active_run(runs) -> str | None:
-    """The run the analysis pages use: the user's pick if it still exists, else the newest succeeded."""
+    """The run the analysis pages use: the user's pick if it still exists, else the run pinned in the project
+    (core.runs.manage), else the newest succeeded. The answer is remembered for the session, so a run that
+    finishes later never silently replaces (and reorders the review queue of) the run the user is looking at."""
     chosen = st.session_state.get(ACTIVE_RUN)
-    ids = {r.run_id for r in runs}
-    if chosen in ids:
+    if chosen in {r.run_id for r in runs if r.state != "damaged"}:  # a run damaged since is never analysed
         return chosen
-    newest = next((r.run_id for r in runs if r.state == "succeeded"), None)
-    return newest
+    succeeded = [r.run_id for r in runs if r.state == "succeeded"]
+    pinned = _pinned_run()
+    picked = pinned if pinned in succeeded else next(iter(succeeded), None)
+    if picked is not None:
+        st.session_state[ACTIVE_RUN] = picked
+    return picked
 
 
 TRAIN_BASE = "wb.train.base"
@@ -227,8 +259,9 @@ def recipe_button_key(what: str) -> str:
 
 
 def set_project(folder: str | Path) -> None:
-    """Open another project (the sidebar)."""
+    """Open another project (the sidebar, after the folder passed the check); the address follows."""
     st.session_state[PROJECT] = str(folder)
+    st.query_params[PROJECT_PARAM] = str(folder)
 
 
 def open_error() -> str | None:
@@ -513,3 +546,112 @@ DOWNLOAD = "wb.download"  # prefix: a download button's key (one per file)
 def download_key(what: str) -> str:
     """A download button's key, unique per file (its path) or per generated file name."""
     return f"{DOWNLOAD}.{what}"
+
+
+# Runs page: run management (delete to the trash, restore, rename, pin) and the jobs' Cancel confirmation.
+RUNS_RENAME = "wb.runs.rename"  # prefix: text input of a run's display name
+RUNS_RESTORE = "wb.runs.restore"  # selectbox: the trashed run to restore
+RUNS_DELETE_PENDING = "wb.runs.delete_pending"  # str: run id whose Delete waits for its confirmation
+RUNS_BUTTON = "wb.runs.button"  # prefix: the Runs page's action buttons
+CANCEL_PENDING = "wb.jobs.cancel_pending"  # str: run id whose Cancel waits for its confirmation
+
+
+def _pinned_run() -> str | None:
+    """The run pinned in the open project (None before a project is open)."""
+    project = st.session_state.get(PROJECT)
+    if not project:
+        return None
+    from core.project.layout import open_layout
+    from core.runs.manage import pinned_run
+
+    return pinned_run(open_layout(project))
+
+
+def runs_rename_key(run_id: str) -> str:
+    """The display-name input of one run (a new run starts with its own name)."""
+    return f"{RUNS_RENAME}.{run_id}"
+
+
+def runs_button_key(what: str, run_id: str = "") -> str:
+    return f"{RUNS_BUTTON}.{what}.{run_id}"
+
+
+def delete_pending() -> str | None:
+    """The run whose Delete was pressed once and waits for the confirming click."""
+    return st.session_state.get(RUNS_DELETE_PENDING)
+
+
+def set_delete_pending(run_id: str | None) -> None:
+    if run_id is None:
+        st.session_state.pop(RUNS_DELETE_PENDING, None)
+    else:
+        st.session_state[RUNS_DELETE_PENDING] = run_id
+
+
+def cancel_pending() -> str | None:
+    """The run whose Cancel was pressed once and waits for the confirming click."""
+    return st.session_state.get(CANCEL_PENDING)
+
+
+def set_cancel_pending(run_id: str | None) -> None:
+    if run_id is None:
+        st.session_state.pop(CANCEL_PENDING, None)
+    else:
+        st.session_state[CANCEL_PENDING] = run_id
+
+
+def cancel_confirm_key(run_id: str, what: str) -> str:
+    """The confirming ("yes") or withdrawing ("no") button of a pending Cancel."""
+    return f"wb.jobs.cancel_confirm.{what}.{run_id}"
+
+
+def issues_version_key(offered: tuple[int, ...]) -> str:
+    """The Issues page's retrain version picker, one per set of versions offered: a new export (or another
+    active run) starts it again on the newest version instead of keeping an older pick."""
+    return f"{ISSUES_VERSION}.{'-'.join(str(n) for n in offered)}"
+
+
+# The image dialog's label decision (Browse, Errors, Embeddings): relabel / keep / drop one train image.
+DETAIL_NOTICE = "wb.detail.notice"  # {image ID: (kind, text)}: what the dialog's last action did, shown once
+
+
+def detail_relabel_key(image_id: str) -> str:
+    """The image dialog's "Relabel to" selectbox of one image."""
+    return f"wb.detail.relabel.{image_id}"
+
+
+def detail_relabel_target(image_id: str) -> int | None:
+    """The class picked in the image dialog's "Relabel to" box of `image_id` (None before it was drawn)."""
+    return st.session_state.get(detail_relabel_key(image_id))
+
+
+def detail_panel_key(image_id: str) -> str:
+    """The image dialog's label-decision box of one image (its CSS class st-key-... locates it)."""
+    return f"wb.detail.panel.{image_id}"
+
+
+def detail_button_key(image_id: str, action: str) -> str:
+    """One decision button (relabel, keep, drop, undo) of the image dialog of one image."""
+    return f"wb.detail.button.{image_id}.{action}"
+
+
+def set_detail_notice(image_id: str, kind: str, text: str) -> None:
+    """What the image dialog's last action on `image_id` did ("success" / "warning" / "error"), shown once there."""
+    st.session_state.setdefault(DETAIL_NOTICE, {})[image_id] = (kind, text)
+
+
+def pop_detail_notice(image_id: str) -> tuple[str, str] | None:
+    return st.session_state.get(DETAIL_NOTICE, {}).pop(image_id, None)
+
+
+BACKUP_NOTICE = "wb.backup.notice"  # (kind, text): what the sidebar's "Back up now" did, shown once
+
+
+def set_backup_notice(kind: str, text: str) -> None:
+    """Remember what "Back up now" did ("success" or "error"), for the rerun that follows it."""
+    st.session_state[BACKUP_NOTICE] = (kind, text)
+
+
+def pop_backup_notice() -> tuple[str, str] | None:
+    """What the last "Back up now" did, once."""
+    return st.session_state.pop(BACKUP_NOTICE, None)

@@ -1,0 +1,40 @@
+"""workbench.launch: `workbench serve` starts Streamlit with the first page's imports warmed in the background."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from core.cli.project import streamlit_command
+from tests.support.apphelpers import REPO
+from workbench.launch import first_page_modules
+
+
+def test_serve_starts_the_app_through_the_warm_up_launcher(tmp_path):
+    command = streamlit_command(tmp_path, port=8501, host="127.0.0.1")
+    assert command[1:4] == ["-m", "workbench.launch", "run"]
+    assert command[4].endswith("app.py") and command[-2:] == ["--project", str(tmp_path)]
+
+
+def test_the_warm_up_covers_what_the_router_and_the_overview_import(tmp_path):
+    modules = first_page_modules()
+    for name in ("streamlit", "workbench.cache", "workbench.components.project_picker", "core.analysis.overview"):
+        assert name in modules
+    assert "workbench.state" in modules  # `from workbench import state`: the submodule
+    page = tmp_path / "page.py"
+    page.write_text("from __future__ import annotations\nimport json\nfrom . import sibling\nfrom os import path\n")
+    assert first_page_modules((page, tmp_path / "missing.py")) == ["json", "os", "os.path"]
+
+
+def test_the_warm_up_imports_them_without_streamlit_running():
+    code = (
+        "import sys\n"
+        "from workbench.launch import first_page_modules, warm_up\n"
+        "done = warm_up()\n"
+        "missing = [m for m in first_page_modules() if m in done and m not in sys.modules]\n"
+        "assert 'workbench.components.data_overview' in done and 'plotly.express' in sys.modules, done\n"
+        "assert not missing, missing\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(REPO), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

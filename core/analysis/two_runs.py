@@ -6,7 +6,9 @@ import pandas as pd
 
 from core.analysis.predictions import check_frame
 from core.analysis.scores import per_class_scores
-from core.runs.folder import OOF, TEST_PROBS, prob_columns, read_oof, read_test_probs
+from core.io.text import shown
+from core.runs.artifacts import load_oof, load_test_probs
+from core.runs.folder import prob_columns, read_status
 
 # ---------------------------------------------------------------- two runs
 
@@ -33,14 +35,19 @@ def run_disagreements(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, p
 
 
 def run_per_class_f1(run_dir, *, num_classes: int, test_labels: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Columns target, oof_f1 and (with a labelled hold-out) test_f1 for one run."""
+    """Columns target, oof_f1 and (with a labelled hold-out) test_f1 for one run.
+
+    core.runs.artifacts.RunDamaged when its oof.csv or test_probs.csv is cut short or garbled.
+    """
     result = pd.DataFrame({"target": range(num_classes)})
-    if (run_dir / OOF).is_file():
-        oof = read_oof(run_dir)
+    status = read_status(run_dir)
+    oof = load_oof(run_dir, status)
+    if oof is not None:
         scores = per_class_scores(oof["given"].to_numpy(), oof["predicted"].to_numpy(), num_classes=num_classes)
         result["oof_f1"] = scores["f1"]
-    if test_labels is not None and (run_dir / TEST_PROBS).is_file():
-        joined = test_labels.merge(read_test_probs(run_dir), on="ID", how="inner")
+    test_probs = load_test_probs(run_dir, status) if test_labels is not None else None
+    if test_probs is not None:
+        joined = test_labels.merge(test_probs, on="ID", how="inner")
         if len(joined):
             predicted = joined[prob_columns(num_classes)].to_numpy().argmax(axis=1)
             result["test_f1"] = per_class_scores(joined["target"].to_numpy(), predicted, num_classes=num_classes)["f1"]
@@ -53,3 +60,31 @@ def compare_per_class(a: pd.DataFrame, b: pd.DataFrame, *, metric: str) -> pd.Da
     merged = merged.rename(columns={f"{metric}_a": "a", f"{metric}_b": "b"})
     merged["delta"] = merged["b"] - merged["a"]
     return merged
+
+
+HEADLINES = (("test_macro_f1", "Test macro-F1"), ("oof_macro_f1", "OOF macro-F1"))  # hold-out first
+
+
+def oof_comparable(labels_a: str, labels_b: str) -> bool:
+    """Whether two runs' out-of-fold scores measure the same thing: both were scored against the same train
+    labels (a run on cleaned labels v2 is scored against v2, so its OOF score is not comparable with a run on
+    the original labels)."""
+    return labels_a == labels_b
+
+
+def compare_headlines(metrics_a: dict, metrics_b: dict, *, labels_a: str, labels_b: str) -> list[dict[str, object]]:
+    """The headline scores of run A and run B, hold-out first: one dict per metric both runs have, with
+    key, label, a, b, delta (b - a; None where the scores are not comparable) and note (why not, or "").
+
+    The hold-out (test) labels are the same for both runs, so that delta always counts; OOF scores count
+    only when both runs trained on the same labels (`oof_comparable`).
+    """
+    rows: list[dict[str, object]] = []
+    for key, label in HEADLINES:
+        if key not in metrics_a or key not in metrics_b:
+            continue
+        a, b = float(metrics_a[key]), float(metrics_b[key])
+        comparable = not key.startswith("oof_") or oof_comparable(labels_a, labels_b)
+        note = "" if comparable else f"not comparable: A is scored on labels {shown(labels_a)}, B on {shown(labels_b)}"
+        rows.append({"key": key, "label": label, "a": a, "b": b, "delta": b - a if comparable else None, "note": note})
+    return rows

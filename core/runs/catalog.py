@@ -1,6 +1,6 @@
 """Every run of a project, rebuilt from the run folders alone (after a restart too).
 
-list_runs(layout)         newest first, dead jobs marked failed (core.runs.jobs.refresh_liveness)
+list_runs(layout)         newest first, dead jobs judged failed, malformed status.json `damaged` (never writes)
 find_run(layout, run_id)  the run named, or the newest that succeeded
 runs_table(runs)          one row per run: the Runs page's table and `workbench jobs`
 retrain_config(config, labels_dir)   the same config on the newest clean labels version
@@ -21,6 +21,7 @@ from core.config import RunConfig, load_config
 from core.project.layout import ProjectLayout
 from core.runs.folder import CONFIG, STATUS, read_status
 from core.runs.jobs import refresh_liveness
+from core.runs.status import DAMAGED, damaged_record
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class RunInfo:
     def kind(self) -> str:
         return str(self.status.get("kind", ""))
 
+    @property
+    def damaged(self) -> bool:
+        """Its status.json cannot be read as a record (the message says why): listed, never analysed."""
+        return self.state == DAMAGED
+
     def config(self) -> RunConfig:
         return load_config(self.run_dir / CONFIG)
 
@@ -45,14 +51,18 @@ class RunInfo:
 
 
 def list_runs(layout: ProjectLayout) -> list[RunInfo]:
-    """Every run folder, newest first, with dead jobs marked failed."""
-    if not layout.runs_dir.is_dir():
+    """Every run folder, newest first: dead jobs judged failed and malformed status files `damaged`, in
+    memory (core.runs.status.read_record): listing never writes, so a full disk or a read-only folder lists."""
+    try:
+        folders = sorted(layout.runs_dir.iterdir(), reverse=True)
+    except OSError:  # no runs/ yet, or it cannot be read
         return []
     runs = []
-    for run_dir in sorted(layout.runs_dir.iterdir(), reverse=True):
+    for run_dir in folders:
         if not run_dir.is_dir() or not (run_dir / STATUS).is_file():
             continue
-        status = refresh_liveness(run_dir, read_status(run_dir))
+        status = read_status(run_dir) or damaged_record(STATUS, "the file is empty")
+        status = refresh_liveness(run_dir, status)
         runs.append(RunInfo(run_id=run_dir.name, run_dir=run_dir, status=status))
     return runs
 
@@ -182,3 +192,47 @@ def _scan_setting(run: RunInfo) -> tuple[str, int] | None:
     except Exception:  # noqa: BLE001 - a damaged config.yaml: not averaged
         return None
     return (config.scan.backbone, config.scan.image_size) if config.kind == "scan" else ("train", -1)
+
+
+class NothingNewError(ValueError):
+    """A retrain that would train on the labels the run already used."""
+
+
+def trained_labels(run: RunInfo) -> str:
+    """The labels a run trained on: what its job resolved ("original", "v3", ...), else its config's `data.labels`."""
+    recorded = run.status.get("labels")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    try:
+        return run.config().data.labels
+    except Exception:  # noqa: BLE001 - a damaged config.yaml: unknown labels
+        return ""
+
+
+def newer_versions(labels: str, labels_dir: Path) -> list[int]:
+    """Exported versions newer than `labels` (a run's trained labels), oldest first: every version after
+    v<N> for "v<N>", every version for "original" (or labels that are no version: a CSV, an expansion)."""
+    from core.labels.versions import label_versions
+
+    numbers = [n for n, _ in label_versions(labels_dir)]
+    if labels.startswith("v") and labels[1:].isdigit():
+        return [n for n in numbers if n > int(labels[1:])]
+    return numbers
+
+
+def retrain_run_config(run: RunInfo, labels_dir: Path) -> RunConfig:
+    """`retrain_config` of a run's config, or NothingNewError when no version newer than the labels it
+    trained on was exported (a retrain would repeat the run)."""
+    used = trained_labels(run)
+    config = retrain_config(run.config(), labels_dir)
+    is_version = used.startswith("v") and used[1:].isdigit()
+    if (is_version or used == "original") and not newer_versions(used, labels_dir):
+        raise NothingNewError(nothing_new_message(run.run_id, used))
+    return config
+
+
+def nothing_new_message(run_id: str, labels: str) -> str:
+    """What a retrain with no newer labels says instead of starting a duplicate run."""
+    from core.io.text import shown
+
+    return f"nothing new: {shown(run_id)} already trained on {shown(labels)}; export cleaned labels first"

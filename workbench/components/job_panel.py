@@ -12,6 +12,7 @@ from core.project.layout import ProjectLayout
 from core.runs.catalog import RunInfo, list_runs
 from core.runs.folder import ACTIVE, read_events, read_status, tail_log
 from core.runs.jobs import cancel_job, refresh_liveness
+from core.runs.progress import format_duration, job_timing, readable_log_line
 from workbench import state
 
 STATE_ICONS = {
@@ -20,19 +21,38 @@ STATE_ICONS = {
     "succeeded": ":green[:material/check_circle:]",
     "failed": ":red[:material/error:]",
     "cancelled": ":orange[:material/stop_circle:]",
+    "damaged": ":red[:material/broken_image:]",
 }
 
 
+def _count(status: dict, name: str, total: str) -> str | None:
+    """ "fold 2/5" from status fields fold (0-based) and folds; None when the stage has no such count."""
+    try:
+        return f"{name} {int(status.get(name) or 0) + 1}/{int(status[total])}" if status.get(total) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _where(status: dict) -> str:
-    parts = []
-    if status.get("folds"):
-        parts.append(f"fold {int(status.get('fold', 0)) + 1}/{status['folds']}")
-    if status.get("epochs"):
-        parts.append(f"epoch {int(status.get('epoch', 0)) + 1}/{status['epochs']}")
-    if status.get("steps"):
-        parts.append(f"step {status.get('step', 0)}/{status['steps']}")
+    """Where the job is: "fold 2/5 · epoch 3/10 · training (batch 12/40)". The batch or image count is the
+    current stage's and is shown inside its stage's name, so its restart is not read as the job's."""
+    parts = [p for p in (_count(status, "fold", "folds"), _count(status, "epoch", "epochs")) if p]
     message = str(status.get("message", "")).splitlines()[0] if status.get("message") else ""
+    if status.get("steps") and status.get("step") is not None:
+        message = f"{message or 'step'} ({int(status['step']):,}/{int(status['steps']):,})"
     return " · ".join(parts + ([message] if message else []))
+
+
+def _overall(status: dict, run_state: str) -> str:
+    """The bar's own text: "37% · 2 min 10 s elapsed · about 3 min 40 s left" (no estimate early on)."""
+    progress = min(1.0, float(status.get("progress") or 0.0))
+    elapsed, left = job_timing(status)
+    parts = [f"{progress:.0%}" if run_state in ACTIVE else run_state]
+    if elapsed is not None:
+        parts.append(f"{format_duration(elapsed)} {'elapsed' if run_state in ACTIVE else 'in all'}")
+    if left is not None:
+        parts.append(f"about {format_duration(left)} left")
+    return " · ".join(parts)
 
 
 def _curves(run_dir: Path) -> None:
@@ -40,6 +60,15 @@ def _curves(run_dir: Path) -> None:
     if not epochs:
         return
     frame = pd.DataFrame(epochs)
+    if not {"fold", "epoch"} <= set(frame.columns):
+        return
+    # A damaged events.jsonl may hold records of another shape: only whole epoch rows are drawn.
+    for column in ("epoch", "train_loss", "val_loss", "val_f1", "val_acc"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame = frame.loc[frame["epoch"].notna() & frame["fold"].notna()].copy()
+    if frame.empty:
+        return
     frame["fold"] = frame["fold"].astype(str)
     frame["epoch"] = frame["epoch"].astype(int) + 1
     left, right = st.columns(2)
@@ -63,14 +92,13 @@ def run_card(layout: ProjectLayout, run_id: str, status: dict) -> None:
         head, button = st.columns([5, 1])
         head.markdown(f"{STATE_ICONS.get(run_state, '')} **{run_id}** · {status.get('kind', '')} · `{run_state}`")
         if run_state in ACTIVE:
-            if button.button("Cancel", key=state.cancel_key(run_id), icon=":material/stop:"):
-                with st.spinner("Cancelling (finished folds are kept)..."):
-                    final = cancel_job(run_dir)
-                st.toast(f"{run_id}: {final}")
-                status = dict(status, state=final)
-        st.progress(min(1.0, float(status.get("progress", 0.0))), text=_where(status) or run_state)
-        if run_state == "failed":
-            st.error(str(status.get("message", "failed")).splitlines()[0])
+            status = _cancel_buttons(run_dir, status, button)
+            run_state = status.get("state", run_state)
+        st.progress(min(1.0, float(status.get("progress") or 0.0)), text=_overall(status, run_state))
+        if run_state in ACTIVE and (where := _where(status)):
+            st.caption(where)
+        if run_state in ("failed", "damaged"):  # damaged: the message names the file and what is wrong
+            st.error(str(status.get("message") or run_state).splitlines()[0])
             if status.get("traceback"):
                 st.code(status["traceback"], language="text")
         elif run_state == "succeeded" and status.get("metrics"):
@@ -87,7 +115,43 @@ def run_card(layout: ProjectLayout, run_id: str, status: dict) -> None:
         log = tail_log(run_dir, lines=30)
         if log:
             with st.expander("Log (last 30 lines)", expanded=run_state == "failed"):
-                st.code(log, language="text")
+                st.code(
+                    "\n".join(readable_log_line(line) for line in log.splitlines()), language="text", wrap_lines=True
+                )
+
+
+def _cancel_buttons(run_dir: Path, status: dict, where) -> dict:
+    """Cancel, then a confirmation (a job can take hours): "Yes, cancel" stops it, "Keep running" withdraws.
+
+    Returns the status to draw (its state is the final one once cancelled)."""
+    run_id = run_dir.name
+    if state.cancel_pending() != run_id:
+        where.button(
+            "Cancel",
+            key=state.cancel_key(run_id),
+            icon=":material/stop:",
+            on_click=state.set_cancel_pending,
+            args=(run_id,),
+        )
+        return status
+    st.warning(f"Cancel {run_id}? Finished folds are kept; the rest of the run is lost.", icon=":material/warning:")
+    yes, no = st.columns(2)
+    if yes.button(
+        "Yes, cancel it", key=state.cancel_confirm_key(run_id, "yes"), icon=":material/stop:", type="primary"
+    ):
+        state.set_cancel_pending(None)
+        with st.spinner("Cancelling (finished folds are kept)..."):
+            final = cancel_job(run_dir)
+        st.toast(f"{run_id}: {final}")
+        return dict(status, state=final)
+    no.button(
+        "Keep running",
+        key=state.cancel_confirm_key(run_id, "no"),
+        icon=":material/play_arrow:",
+        on_click=state.set_cancel_pending,
+        args=(None,),
+    )
+    return status
 
 
 def jobs_panel(layout: ProjectLayout, *, show_finished: int = 1) -> None:
@@ -134,15 +198,21 @@ def live_jobs_panel(layout: ProjectLayout, *, show_finished: int = 1) -> None:
 
 def start_retrain(layout: ProjectLayout, base: RunInfo, labels: str | None = None) -> None:
     """Start `base`'s config again on newer labels (`labels`, e.g. "v3"; None: the newest version),
-    follow it on the Train page and rerun; a config that cannot be read is shown as an error."""
+    follow it on the Train page and rerun. Nothing starts, with a note, when no version newer than the labels
+    `base` trained on exists; a config that cannot be read is shown as an error."""
     from dataclasses import replace
 
     from core.config import ConfigError
-    from core.runs.catalog import retrain_config
+    from core.runs.catalog import NothingNewError, retrain_run_config
     from core.runs.jobs import start_job
 
     try:
-        config = retrain_config(base.config(), layout.labels_dir)
+        config = retrain_run_config(base, layout.labels_dir)
+    except NothingNewError as exc:
+        if labels is None:
+            st.info(str(exc), icon=":material/info:")
+            return
+        config = base.config()
     except ConfigError as exc:
         st.error(f"Run {base.run_id}'s config cannot be used for a retrain: {exc}")
         return

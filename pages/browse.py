@@ -14,11 +14,12 @@ from core.analysis.predictions import (
     sort_predictions,
 )
 from core.labels.review import join_review_columns
+from core.project.db import DatabaseError
 from core.runs.catalog import list_runs
 from workbench import cache, state
 from workbench.components.gallery import gallery
 from workbench.components.prediction_detail import detail_renderer
-from workbench.components.run_picker import analysis_run
+from workbench.components.run_picker import analysis_run, run_predictions
 
 SORTS = {
     "loss": ("loss", True, "Loss (most wrong first)"),
@@ -34,8 +35,13 @@ st.title("Browse predictions")
 run = analysis_run(list_runs(data.layout), widget_key=state.analysis_run_key("browse"))
 if run is None:
     st.stop()
-table = cache.run_predictions(run.run_dir, num_classes=data.num_classes, test_labels=data.test_labels)
-table = join_review_columns(table, data.layout, run.run_id)  # label-issue flag and review state, where they exist
+table = run_predictions(run, data)  # None: damaged, the error says which file
+if table is None:
+    st.stop()
+try:
+    table = join_review_columns(table, data.layout, run.run_id)  # label-issue flag and review state, where they exist
+except DatabaseError as exc:  # workbench.db is garbage or damaged: the predictions, without review state
+    st.error(str(exc), icon=":material/error:")
 if not len(table):
     st.info("This run stored no predictions (no oof.csv or test_probs.csv).")
     st.stop()
@@ -101,7 +107,9 @@ shown = sort_predictions(
     descending=descending,
 )
 cards = prediction_cards(shown, gallery_items(data, split), class_names=data.classes, split=split)
-detail = detail_renderer(table, run_dir=run.run_dir, class_names=data.classes, images=data.images)
+detail = detail_renderer(
+    table, run_dir=run.run_dir, class_names=data.classes, images=data.images, db_path=data.layout.db_path
+)
 
 
 @st.fragment

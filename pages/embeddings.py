@@ -11,11 +11,12 @@ import streamlit as st
 
 from core.analysis.predictions import projection_points
 from core.labels.review import join_review_columns
+from core.project.db import DatabaseError
 from core.runs.catalog import list_runs
 from workbench import cache, state
 from workbench.components.embedding_map import colour_options, embedding_figure, hover_preview, map_selection
 from workbench.components.projection_progress import ready_projection, umap_settings
-from workbench.components.run_picker import analysis_run
+from workbench.components.run_picker import analysis_run, run_predictions
 
 data = cache.dataset(state.current_project())
 st.title("Embeddings")
@@ -31,8 +32,13 @@ out = ready_projection(run.run_dir, data.layout.cache_dir, params)
 if out is None:  # the job is running (its progress is shown) or failed (with a retry)
     st.stop()
 
-table = cache.run_predictions(run.run_dir, num_classes=data.num_classes, test_labels=data.test_labels)
-table = join_review_columns(table, data.layout, run.run_id)  # label-issue flag and review state, where they exist
+table = run_predictions(run, data)  # None: damaged, the error says which file
+if table is None:
+    st.stop()
+try:
+    table = join_review_columns(table, data.layout, run.run_id)  # label-issue flag and review state, where they exist
+except DatabaseError as exc:  # workbench.db is garbage or damaged: the predictions, without review state
+    st.error(str(exc), icon=":material/error:")
 points = projection_points(cache.projection(out), table)
 options = colour_options(points)
 controls = st.columns([2, 5])

@@ -11,7 +11,7 @@ from core.runs.catalog import list_runs
 from workbench import cache, state
 from workbench.components.error_panels import SETS, confusion_section, headline_row, two_runs_section
 from workbench.components.prediction_detail import detail_renderer
-from workbench.components.run_picker import analysis_run
+from workbench.components.run_picker import analysis_run, run_predictions
 
 data = cache.dataset(state.current_project())
 st.title("Errors")
@@ -19,7 +19,9 @@ runs = list_runs(data.layout)
 run = analysis_run(runs, widget_key=state.analysis_run_key("errors"))
 if run is None:
     st.stop()
-table = cache.run_predictions(run.run_dir, num_classes=data.num_classes, test_labels=data.test_labels)
+table = run_predictions(run, data)  # None: damaged, the error says which file
+if table is None:
+    st.stop()
 sets = [s for s in SETS if len(labelled(table, s))]
 if not sets:
     st.info("This run stored no labelled predictions (no oof.csv, and no test_labels.csv for its test predictions).")
@@ -36,7 +38,9 @@ scored_on = scored_on or sets[0]
 normalise = controls[1].toggle(
     "Row shares", key=state.ERRORS_NORMALISE, help="Each row divided by its true class's size: the diagonal is recall."
 )
-detail = detail_renderer(table, run_dir=run.run_dir, class_names=data.classes, images=data.images)
+detail = detail_renderer(
+    table, run_dir=run.run_dir, class_names=data.classes, images=data.images, db_path=data.layout.db_path
+)
 confusion_section(data, labelled(table, scored_on), scored_on, bool(normalise), detail)
 
 succeeded = [r for r in runs if r.state == "succeeded"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached, ranked_issues_csv
+from core.project.db import store_problem, take_notices
 from core.project.layout import open_layout
-from core.runs.catalog import list_runs
+from core.runs.catalog import list_runs, trained_labels
 from workbench import state
 from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review, review_health
 from workbench.components import review as rv
@@ -24,8 +25,16 @@ project = state.current_project()
 layout = open_layout(project)
 data = dataset(project)
 db_path = layout.db_path
-layout.ensure_work_dir()
 st.title("Label issues")
+if not data.report.usable:  # nothing is written into a folder that did not pass the project check
+    st.error("This project cannot be used yet: see the Overview page for what is wrong.", icon=":material/error:")
+    st.stop()
+layout.ensure_work_dir()
+if problem := store_problem(db_path):  # workbench.db is garbage or damaged: say what to do, no traceback
+    st.error(problem, icon=":material/error:")
+    st.stop()
+for notice in take_notices(db_path):  # it was deleted and has been rebuilt from the exports
+    st.warning(notice, icon=":material/build:")
 if flash := state.pop_flash():
     st.success(flash, icon=":material/play_arrow:")
 
@@ -114,6 +123,6 @@ else:
         file_name=f"issues-{active}.csv",
         label="Download the ranked label issues (CSV, as `workbench issues` writes it)",
     )
-    version = export_panel(layout, active=active)
+    version = export_panel(layout, active=active, trained_on=trained_labels(active_run))
     if version is not None:
         start_retrain(layout, active_run, labels=f"v{version}")

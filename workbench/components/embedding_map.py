@@ -182,7 +182,9 @@ def _selection_gallery(selected: pd.DataFrame, table: pd.DataFrame, *, data: Dat
         if (selected["split"] == split).any()
     ]
     cards = pd.concat(cards, ignore_index=True) if cards else pd.DataFrame(columns=["ID", "thumb", "path", "caption"])
-    detail = detail_renderer(table, run_dir=run_dir, class_names=data.classes, images=data.images)
+    detail = detail_renderer(
+        table, run_dir=run_dir, class_names=data.classes, images=data.images, db_path=data.layout.db_path
+    )
     gallery(cards, name="embeddings_selection", detail=detail, empty_text="No scored image in the selection.")
 
 

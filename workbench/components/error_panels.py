@@ -15,6 +15,7 @@ from core.analysis.predictions import filter_predictions, labelled, prediction_c
 from core.analysis.scores import confused_pairs, confusion_counts, per_class_scores
 from core.analysis.two_runs import run_disagreements
 from core.project.dataset import Dataset
+from core.runs.artifacts import RunDamaged
 from core.runs.catalog import RunInfo
 from workbench import cache, state
 from workbench.components.confusion import choose_cell, chosen_cell, confusion_matrix_chart
@@ -144,12 +145,16 @@ def two_runs_section(data: Dataset, succeeded: list[RunInfo], *, shown_run: str,
         st.info("Choose two different runs.")
         return
     run_ids = {"A": run_a, "B": run_b}
-    tables = {
-        name: cache.run_predictions(
-            data.layout.runs_dir / rid, num_classes=data.num_classes, test_labels=data.test_labels
-        )
-        for name, rid in run_ids.items()
-    }
+    try:
+        tables = {
+            name: cache.run_predictions(
+                data.layout.runs_dir / rid, num_classes=data.num_classes, test_labels=data.test_labels
+            )
+            for name, rid in run_ids.items()
+        }
+    except RunDamaged as exc:  # the other run's files are cut short or garbled: said, and the page goes on
+        st.error(str(exc), icon=":material/broken_image:")
+        return
     a_only, b_only = run_disagreements(labelled(tables["A"], scored_on), labelled(tables["B"], scored_on))
     tabs = st.tabs([f"A right, B wrong ({len(a_only):,})", f"B right, A wrong ({len(b_only):,})"])
     for tab, only, wrong in zip(tabs, (a_only, b_only), ("B", "A")):
@@ -169,5 +174,11 @@ def wrong_run_gallery(
     cards["A predicted"] = cards["ID"].map(both["predicted_a"]).map(data.class_label)
     cards["B predicted"] = cards["ID"].map(both["predicted_b"]).map(data.class_label)
     st.caption(f"Cards show run {wrong}'s wrong prediction (given → {wrong}), most confident first.")
-    detail = detail_renderer(table, run_dir=data.layout.runs_dir / run_id, class_names=data.classes, images=data.images)
+    detail = detail_renderer(
+        table,
+        run_dir=data.layout.runs_dir / run_id,
+        class_names=data.classes,
+        images=data.images,
+        db_path=data.layout.db_path,
+    )
     gallery(cards, name=f"errors_only_{wrong}", detail=detail, page_size=24, empty_text="None.")

@@ -90,7 +90,7 @@ def page_payload(shown: pd.DataFrame) -> list[dict]:
 @st.dialog("Image", width="large")
 def show_detail(row: pd.Series, detail: Callable[[pd.Series], None] | None = None) -> None:
     """The image at full resolution beside its metadata, then whatever `detail(row)` draws."""
-    left, right = st.columns([3, 2])
+    left, right = st.columns([2, 3])  # the image is 384 px wide; the metadata gets the rest (long class names)
     with left:
         try:
             image = open_rgb(Path(row["path"]))
@@ -103,11 +103,14 @@ def show_detail(row: pd.Series, detail: Callable[[pd.Series], None] | None = Non
     with right:
         st.subheader(str(row["ID"]))
         meta = {k: v for k, v in row.items() if k not in HIDDEN_IN_DETAIL and pd.notna(v) and v != ""}
-        meta["file"] = str(row.get("path", ""))
         st.dataframe(
             pd.DataFrame({"field": list(meta), "value": [str(v) for v in meta.values()]}),
             hide_index=True,
             width="stretch",
+            column_config={"field": st.column_config.TextColumn(width="small")},  # room for long class names
         )
+        # The path as text that wraps, with a copy button: in the table it was cut at the column's edge.
+        st.caption("File")
+        st.code(str(row.get("path", "")), language=None, wrap_lines=True)
     if detail is not None:
         detail(row)

@@ -293,7 +293,8 @@ def _pair_actions(
         width="stretch",
         disabled=chosen.empty,
     ):
-        stored, skipped = rv.mark_ambiguous(db_path, chosen, run_id)
+        with rv.saving():
+            stored, skipped = rv.mark_ambiguous(db_path, chosen, run_id)
         _done(f"Marked {stored:,} image(s) labelled {names[0]} ambiguous", before + skipped)
     if right.button(
         f"Relabel {len(chosen)} to {names[1]}",
@@ -302,7 +303,8 @@ def _pair_actions(
         width="stretch",
         disabled=chosen.empty,
     ):
-        stored, skipped = rv.bulk_accept(db_path, chosen.assign(suggested_label=towards), run_id)
+        with rv.saving():
+            stored, skipped = rv.bulk_accept(db_path, chosen.assign(suggested_label=towards), run_id)
         _done(f"Relabelled {stored:,} image(s) from {names[0]} to {names[1]}", before + skipped)
 
 

@@ -1,4 +1,5 @@
-"""What the gallery's dialog adds for a scored image: its probability bars and its nearest neighbours."""
+"""What the gallery's dialog adds for a scored image: its label decision (train images), its probability
+bars and its nearest neighbours."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import streamlit as st
 
 from core.embeddings.neighbours import nearest_neighbours
 from core.project.dataset import class_label
+from core.runs.artifacts import RunDamaged
 from core.runs.folder import prob_columns
 from workbench import cache
+from workbench.components.image_decision import decision_panel
 
 NEIGHBOURS = 8
 COLOUR_PREDICTED = "#2563eb"
@@ -54,9 +57,18 @@ def probability_figure(probs: np.ndarray, *, given: int | None, class_names: Map
 
 
 def detail_renderer(
-    table: pd.DataFrame, *, run_dir: Path, class_names: Mapping[int, str], images: pd.DataFrame
+    table: pd.DataFrame,
+    *,
+    run_dir: Path,
+    class_names: Mapping[int, str],
+    images: pd.DataFrame,
+    db_path: Path | None = None,
 ) -> Callable[[pd.Series], None]:
-    """The gallery's `detail` callback for cards built from this prediction table (rows need ID and split)."""
+    """The gallery's `detail` callback for cards built from this prediction table (rows need ID and split).
+
+    db_path: the project's workbench.db; with it, a train image's dialog can relabel, keep or drop it
+    (workbench.components.image_decision).
+    """
     num_classes = len(class_names)
     probs_columns = prob_columns(num_classes)
 
@@ -67,6 +79,13 @@ def detail_renderer(
             return
         scored = keyed.loc[key]
         given = None if pd.isna(scored["given"]) else int(scored["given"])
+        if db_path is not None and key[0] == "train":
+            predicted = None if pd.isna(scored["predicted"]) else int(scored["predicted"])
+            decision_panel(
+                db_path, key[1], given=given, class_names=class_names, run_id=run_dir.name, suggested=predicted
+            )
+        elif db_path is not None:
+            st.caption("Label decisions are for train images: a test image's label is not relabelled here.")
         left, right = st.columns([2, 3])
         with left:
             probs = scored[probs_columns].to_numpy(dtype=np.float64)
@@ -83,7 +102,11 @@ def detail_renderer(
 
 def _neighbours(key, *, run_dir: Path, keyed: pd.DataFrame, class_names, images: pd.DataFrame) -> None:
     st.markdown(f"**{NEIGHBOURS} nearest neighbours** (cosine similarity of the run's embeddings)")
-    index = cache.neighbour_index(run_dir)
+    try:
+        index = cache.neighbour_index(run_dir)
+    except RunDamaged as exc:  # embeddings.npy unreadable or not matching its IDs: no neighbours, said so
+        st.error(str(exc), icon=":material/broken_image:")
+        return
     if index is None:
         st.caption("This run stored no embeddings.")
         return

@@ -10,16 +10,27 @@ that decided the same image first wins, and this tab is told so.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core.io.atomic import SaveError
+from core.io.text import shown
 from core.issues.run_issues import KIND_TITLES
-from core.labels.decisions import DecisionConflict, DecisionRequest, record_decision, record_decisions, undo_decision
+from core.labels.decisions import (
+    Decision,
+    DecisionConflict,
+    DecisionRequest,
+    record_decision,
+    record_decisions,
+    undo_decision,
+)
 from core.labels.review import top_classes
 from core.project.dataset import Dataset
+from core.project.db import DatabaseError
 from core.runs.folder import prob_columns
 from workbench import state
 from workbench.cache import REFERENCES, Review, display_image_uri, thumbnail_data_uri
@@ -77,8 +88,37 @@ def make_item(row: pd.Series, *, run_id: str) -> dict:
 # ------------------------------------------------------------------------------------------- actions
 
 
-def decide(db_path: Path, item: Mapping, action: str, new_label: int | None = None) -> None:
-    """Widget callback: store one decision about the item on screen (committed before the rerun)."""
+def save_failed(exc: BaseException) -> str:
+    """The one line a failed save shows (SaveError and DatabaseError name the file and the reason)."""
+    return str(exc) if isinstance(exc, SaveError | DatabaseError) else f"could not save: {shown(exc, 200)}"
+
+
+@contextmanager
+def saving() -> Iterator[None]:
+    """Around a write a button asked for: a failed save (disk full, a damaged workbench.db) is drawn as
+    st.error and the run stops there, so no rerun wipes the message; nothing was stored."""
+    try:
+        yield
+    except (OSError, DatabaseError) as exc:
+        st.error(save_failed(exc), icon=":material/error:")
+        st.stop()
+
+
+def decide(
+    db_path: Path,
+    item: Mapping,
+    action: str,
+    new_label: int | None = None,
+    *,
+    expected_latest: int | None = None,
+    notify: Callable[[str], None] = state.set_review_notice,
+) -> Decision | None:
+    """Widget callback: store one decision about the item on screen (committed before the rerun).
+
+    expected_latest: the id of the image's decision the user saw (None: undecided, as in the queue);
+    notify: where the outcome is told (the review card's notice; the image dialog passes its own).
+    Returns the decision stored, or None when another tab decided the image meanwhile.
+    """
     if action == "accept":
         action, new_label = "relabel", item["suggested"]
     if action == "relabel" and new_label is not None and int(new_label) == item["given"]:
@@ -93,14 +133,19 @@ def decide(db_path: Path, item: Mapping, action: str, new_label: int | None = No
             new_label=new_label,
             source=source,
             run_id=item["run"],
-            expected_latest=None,  # the queue shows undecided images only
+            expected_latest=expected_latest,
             request_id=item["request"],
         )
     except DecisionConflict as conflict:
-        state.set_review_notice(f"{conflict}. It was left as it is (decided in another tab or from the command line).")
-        return
+        notify(f"{conflict}. It was left as it is (decided in another tab or from the command line).")
+        return None
+    except (OSError, DatabaseError) as exc:  # a callback: drawn at the top of the next run, not a traceback
+        st.error(save_failed(exc), icon=":material/error:")
+        notify(f"Not saved: {item['ID']} ({save_failed(exc)}).")
+        return None
     state.push_undo([decision.id])
-    state.set_review_notice(f"Saved: {item['ID']} {decision.describe()}.")
+    notify(f"Saved: {item['ID']} {decision.describe()}.")
+    return decision
 
 
 def skip(item: Mapping) -> None:
@@ -111,7 +156,12 @@ def skip(item: Mapping) -> None:
 def undo_last(db_path: Path) -> None:
     """Revert this session's newest decision that is still in force (repeat to go further back)."""
     while (decision_id := state.pop_undo()) is not None:
-        reverted = undo_decision(db_path, decision_id)
+        try:
+            reverted = undo_decision(db_path, decision_id)
+        except (OSError, DatabaseError) as exc:
+            state.push_undo([decision_id])  # still in force: the next Undo tries it again
+            st.error(save_failed(exc), icon=":material/error:")
+            return
         if reverted is not None:
             state.set_review_notice(f"Undone: {reverted.image_id} {reverted.describe()}; it is back in the queue.")
             return
@@ -357,7 +407,8 @@ def _group_card(frame: pd.DataFrame, *, group, kind: str, conflicting: bool, db_
         with st.container(horizontal=True):
             for action, title in GROUP_ACTIONS[kind]:
                 if st.button(title, key=state.issues_button_key(f"{kind}.{group}.{action}"), width="content"):
-                    stored, skipped = group_decision(db_path, train_rows, action, run_id)
+                    with saving():
+                        stored, skipped = group_decision(db_path, train_rows, action, run_id)
                     st.toast(
                         f"Group {group}: {stored} decision(s) saved"
                         + (f", {skipped} skipped (decided meanwhile in another tab)" if skipped else "")

@@ -16,7 +16,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   } else {
     const bars = (item.bars || [])
       .map(
-        (b) => `<div class="wb-bar ${esc(b.role)}"><span class="wb-bar-label">${esc(b.label)}</span>
+        (b) => `<div class="wb-bar ${esc(b.role)}"><span class="wb-bar-label" title="${esc(b.label)}">${esc(b.label)}</span>
           <span class="wb-bar-track"><span class="wb-bar-fill" style="width:${(100 * b.p).toFixed(1)}%"></span></span>
           <span class="wb-bar-p">${(100 * b.p).toFixed(1)}%</span></div>`
       )

@@ -11,6 +11,8 @@ workbench cancel --project DIR RUN
 workbench issues --project DIR [--run RUN ...] [--out CSV] [--health]   ranked label issues (CSV); label health
 workbench relabel --project DIR ID LABEL | --drop ID | --keep ID | --ambiguous ID
 workbench export --project DIR [--leave-out-ambiguous]          last line: the new version's path
+                                          (nothing new since the newest: "nothing new since v<N>" on stderr,
+                                          nothing written, exit 0, last line: that version's path)
 workbench expand --project DIR --recipe NAME --copies K [--labels SPEC] [--workers W] [--name NAME]
                                                                 last line: the expansion's folder
 workbench recipes --project DIR [--score] [--recipes A,B]       recipes with their fit scores (CSV)
@@ -19,12 +21,15 @@ workbench ensemble A.csv B.csv ... --out CSV [--project DIR] [--method hard|soft
                                                                 last line: the CSV written
 workbench submissions --project DIR [--add CSV --note TEXT [--oof F1] | --run RUN | --score ID PUBLIC [PRIVATE]]
                                                                 the submissions log (CSV)
+workbench backup --project DIR [--to DIR] [--with-images]       last line: the backup folder
+workbench restore --project DIR --from DIR [--force]           last line: the restored project
 """
 
 from __future__ import annotations
 
 import argparse
 
+from core.cli.backup import add_backup_commands
 from core.cli.expand import add_expand_command
 from core.cli.labels import cmd_export, cmd_issues, cmd_relabel
 from core.cli.predictions import add_ensemble_command, add_predict_command, add_submissions_command
@@ -61,6 +66,13 @@ def _add_issues_command(sub) -> None:
         "(prune_by_noise_rate, both, ...)",
     )
     issues.set_defaults(func=cmd_issues)
+
+
+EXPORT_HELP = (
+    "write the next clean train CSV version; last line: its path. With no decision that changes a label since "
+    'the newest version: nothing is written, "nothing new since v<N>" goes to stderr, exit 0, and the last line '
+    "is that version's path"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relabel.set_defaults(func=cmd_relabel)
 
-    export = sub.add_parser("export", help="write the next clean train CSV version; last line: its path")
+    export = sub.add_parser("export", help=EXPORT_HELP)
     export.add_argument("--project", required=True)
     export.add_argument(
         "--leave-out-ambiguous",
@@ -139,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ensemble_command(sub)
     add_submissions_command(sub)
     add_predict_command(sub)
+    add_backup_commands(sub)
     return parser
 
 

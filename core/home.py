@@ -28,8 +28,8 @@ def demo_project_dir() -> Path:
 
 
 def ensure_demo_project() -> Path:
-    """The demo project's folder, built on first use (about 10 s)."""
-    from core.project.demo import build_demo
+    """The demo project's folder, built on first use (about 10 s), its images indexed and thumbnailed."""
+    from core.project.demo import build_demo, prepare_first_view
 
     root = demo_project_dir()
     if not (root / "train.csv").is_file():
@@ -43,8 +43,9 @@ def ensure_demo_project() -> Path:
             import shutil
 
             shutil.rmtree(staging)
-        build_demo(staging)
+        build_demo(staging, index=False)  # indexed where it ends up: the index holds absolute thumbnail paths
         staging.rename(root)
+        prepare_first_view(root)
     return root
 
 

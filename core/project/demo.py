@@ -128,8 +128,14 @@ def build_demo(
     flip_rate: float = 0.06,
     test_fraction: float = 0.38,
     image_size: int = 64,
+    index: bool = True,
 ) -> DemoSummary:
-    """Write the demo project into `out` (created; must be empty or absent). Deterministic for a seed."""
+    """Write the demo project into `out` (created; must be empty or absent). Deterministic for a seed.
+
+    index: also index its images and write their thumbnails (`prepare_first_view`), so the first
+    Overview shows pictures at once. False when the folder is moved afterwards (the index holds
+    absolute thumbnail paths): call `prepare_first_view` where it ends up.
+    """
     from sklearn.datasets import load_digits
 
     root = Path(out).expanduser()
@@ -178,6 +184,24 @@ def build_demo(
         given[i] = _flip_label(int(given[i]), rng, num_classes)
 
     ids = [image_id for image_id, _ in train_records]
+    _write_tables(root, ids, given, true_labels, test_records)
+    if index:
+        prepare_first_view(root)
+    counts = pd.Series(given).value_counts().sort_index()
+    return DemoSummary(
+        root=root.resolve(),
+        train_images=len(ids),
+        test_images=len(test_records),
+        flipped=int((given != true_labels).sum()),
+        class_counts={int(k): int(v) for k, v in counts.items()},
+    )
+
+
+def _write_tables(
+    root: Path, ids: list[str], given: np.ndarray, true_labels: np.ndarray, test_records: list[tuple[str, int]]
+) -> None:
+    """train.csv, sample_submission.csv, test_labels.csv, meta.csv and the truth file."""
+    num_classes = len(CLASS_NAMES)
     write_csv_atomic(pd.DataFrame({"ID": ids, "target": given}), root / "train.csv")
     write_csv_atomic(pd.DataFrame({"ID": [i for i, _ in test_records], "target": 0}), root / "sample_submission.csv")
     write_csv_atomic(
@@ -189,11 +213,11 @@ def build_demo(
         pd.DataFrame({"ID": ids, "given_target": given, "true_target": true_labels, "flipped": given != true_labels}),
         root / TRUTH_FILE,
     )
-    counts = pd.Series(given).value_counts().sort_index()
-    return DemoSummary(
-        root=root.resolve(),
-        train_images=len(ids),
-        test_images=len(test_records),
-        flipped=int((given != true_labels).sum()),
-        class_counts={int(k): int(v) for k, v in counts.items()},
-    )
+
+
+def prepare_first_view(root: str | Path) -> None:
+    """Build now what a project's first page view would: the image index and every thumbnail
+    (core.project.dataset.load_dataset), so a new user's first Overview does not wait for them."""
+    from core.project.dataset import load_dataset
+
+    load_dataset(root)

@@ -12,9 +12,11 @@ from core.project.layout import ProjectLayout, open_layout
 
 @pytest.fixture
 def bare_layout(tmp_path: Path) -> ProjectLayout:
-    """An empty project folder (a recipe store needs nothing else)."""
+    """A project folder with an empty train.csv (a recipe store needs nothing else; without the CSV it is
+    not a project and the workbench writes nothing into it)."""
     root = tmp_path / "project"
     root.mkdir()
+    (root / "train.csv").write_text("ID,target\n")
     return open_layout(root)
 
 

@@ -15,6 +15,7 @@ from core.io.text import shown
 from core.project.layout import ProjectError, open_layout
 from workbench import state
 from workbench.cache import dataset, forget_datasets
+from workbench.components.backup_status import backup_sidebar
 
 _SHOWN = 300  # characters of a path or a finding a message quotes
 
@@ -102,4 +103,5 @@ def project_sidebar() -> Path:
             st.error(error)
         if st.button("Rescan files", help="Re-read the CSVs and image folders (e.g. after editing them on disk)"):
             forget_datasets()
+    backup_sidebar(project)
     return project

@@ -9,7 +9,7 @@ shared by every session and read-only (nobody may modify them).
     thumbnail_data_uri             a thumbnail as a data: URI
     display_image_uri              the review card's large image as a data: URI
     run_predictions                a run's prediction table (oof.csv + test_probs.csv); RunDamaged when they are
-    has_embeddings / neighbour_index   a run's embeddings, unit length, for nearest neighbours; RunDamaged likewise
+    has_embeddings / neighbour_index   a run's NeighbourIndex (bounded memory), for nearest neighbours; RunDamaged likewise
     projection                     a stored UMAP projection
     load_review / Review           the Issues page's label and data issues of some runs
     review_health                  label health (likely wrong labels, overlapping classes) of a review
@@ -40,7 +40,7 @@ import streamlit as st
 from PIL import Image
 
 from core.analysis.predictions import prediction_table
-from core.embeddings.neighbours import unit_rows
+from core.embeddings.neighbours import NeighbourIndex
 from core.embeddings.projection_job import read_projection
 from core.io.images import ImageError, open_rgb
 from core.io.text import shown
@@ -179,8 +179,8 @@ def has_embeddings(run_dir: Path) -> bool:
     return (Path(run_dir) / EMBEDDINGS).is_file() and (Path(run_dir) / EMBEDDING_IDS).is_file()
 
 
-def neighbour_index(run_dir: Path) -> tuple[np.ndarray, dict[tuple[str, str], int], pd.DataFrame] | None:
-    """(unit-length embeddings (N, D) float32, {(split, ID): row}, the ID/split table) or None without embeddings.
+def neighbour_index(run_dir: Path) -> tuple[NeighbourIndex, dict[tuple[str, str], int], pd.DataFrame] | None:
+    """(the run's NeighbourIndex, {(split, ID): row}, the ID/split table) or None without embeddings.
 
     Shared read-only by every session (st.cache_resource): nobody may modify the arrays.
     """
@@ -197,11 +197,9 @@ def _neighbour_index(run_dir: str, emb_stamp, ids_stamp):
         raise RunDamaged(
             f"run {shown(Path(run_dir).name, 60)}: {EMBEDDINGS} or {EMBEDDING_IDS} disappeared while being read"
         )
-    ids, vectors = loaded
-    unit = unit_rows(vectors)
-    unit.flags.writeable = False
+    ids, vectors = loaded  # vectors: memory-mapped; the index keeps at most ~N x 128 float32 of it
     lookup = {(s, i): n for n, (s, i) in enumerate(zip(ids["split"], ids["ID"]))}
-    return unit, lookup, ids
+    return NeighbourIndex.build(vectors), lookup, ids
 
 
 def projection(out: Path) -> pd.DataFrame:

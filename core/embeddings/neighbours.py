@@ -2,10 +2,13 @@
 
 unit_rows(embeddings)                       rows scaled to unit length (cosine = dot product)
 nearest_neighbours(unit, row, k=)           the k most similar rows of one row
+NeighbourIndex.build(embeddings) / .query(row, k=)   the same with bounded memory for large runs
 exact_neighbours(data, k=)                  the k nearest rows of every row (UMAP's input)
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -70,3 +73,59 @@ def nearest_neighbours(unit_embeddings: np.ndarray, row: int, *, k: int = 8) -> 
     top = np.argpartition(-similarity, k - 1)[:k]
     top = top[np.argsort(-similarity[top], kind="stable")]
     return top.astype(np.int64), similarity[top]
+
+
+# ---------------------------------------------------------------- bounded memory for large runs
+
+FULL_BYTES = 256 * 2**20  # embeddings up to this size (float32) are searched exactly, in memory
+REDUCED_DIMS = 128  # beyond it, candidates come from a PCA projection to this many dimensions...
+CANDIDATES = 256  # ...and this many of them are re-ranked on the stored rows, exactly (1.8 MB read at D=1,752)
+_FIT_ROWS = 20_000  # rows the projection is fitted on
+_BLOCK = 8192  # rows read from the stored array at a time
+
+
+@dataclass(frozen=True)
+class NeighbourIndex:
+    """Cosine nearest neighbours over a run's embeddings, holding at most ~N x 128 float32 in memory.
+
+    Up to FULL_BYTES the unit rows themselves are kept (`source` None) and a query is exact. Larger
+    runs (200,000 x 1,752 float32 is 1.4 GB) keep a PCA projection of the unit rows (100 MB at 200,000)
+    and `source`, the stored array memory-mapped: a query takes the CANDIDATES most similar rows of the
+    projection and ranks them by their exact cosine similarity, read from `source` (256 rows from disk).
+    """
+
+    search: np.ndarray  # (N, d) float32 unit rows: the embeddings (exact) or their projection
+    source: np.ndarray | None = None  # (N, D) the stored rows, re-ranked exactly; None when `search` is exact
+
+    @classmethod
+    def build(cls, embeddings: np.ndarray, *, full_bytes: int = FULL_BYTES, dims: int = REDUCED_DIMS, seed: int = 0):
+        """The index of `embeddings` (N, D), an array or a read-only memory map that it never copies whole."""
+        n, d = embeddings.shape
+        if n * d * 4 <= full_bytes or d <= dims:
+            search = unit_rows(embeddings)
+            search.flags.writeable = False
+            return cls(search=search)
+        from sklearn.decomposition import PCA
+
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(n, size=min(n, _FIT_ROWS), replace=False))
+        pca = PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit(unit_rows(embeddings[sample]))
+        search = np.empty((n, dims), dtype=np.float32)
+        for start in range(0, n, _BLOCK):
+            search[start : start + _BLOCK] = pca.transform(unit_rows(embeddings[start : start + _BLOCK]))
+        search = unit_rows(search)
+        search.flags.writeable = False
+        return cls(search=search, source=embeddings)
+
+    def __len__(self) -> int:
+        return len(self.search)
+
+    def query(self, row: int, *, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` rows most similar to `row`, itself excluded: (indices, cosine similarities), most similar first."""
+        if self.source is None:
+            return nearest_neighbours(self.search, row, k=k)
+        candidates, _ = nearest_neighbours(self.search, row, k=max(CANDIDATES, 4 * k))
+        ordered = np.sort(candidates)  # ascending: a memory map reads them front to back
+        exact = unit_rows(self.source[ordered]) @ unit_rows(self.source[row : row + 1])[0]
+        top = np.argsort(-exact, kind="stable")[: min(k, len(ordered))]
+        return ordered[top].astype(np.int64), exact[top]

@@ -78,17 +78,18 @@ def load_test_probs(run_dir: str | Path, status: dict[str, Any]) -> pd.DataFrame
 
 
 def load_embeddings(run_dir: str | Path) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """(ID/split table, (N, D) float array) of a run, or None when it stored no embeddings.
+    """(ID/split table, (N, D) array memory-mapped read-only) of a run, or None when it stored no embeddings.
 
-    RunDamaged when embeddings.npy cannot be loaded, is not a finite 2-D array, or has another number
-    of rows than embeddings_ids.csv.
+    Memory-mapped: 200,000 x 1,752 float32 is 1.4 GB, which a page must not hold per run; callers copy
+    the rows they use. RunDamaged when embeddings.npy cannot be loaded, is not a finite 2-D array (checked
+    in blocks of rows), or has another number of rows than embeddings_ids.csv.
     """
     run_dir = Path(run_dir)
     if not (run_dir / EMBEDDINGS).is_file() or not (run_dir / EMBEDDING_IDS).is_file():
         return None
     ids = _read(run_dir, EMBEDDING_IDS, ("ID", "split"))
     try:
-        vectors = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
+        vectors = np.load(run_dir / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise _damaged(run_dir, EMBEDDINGS, f"cannot be loaded ({shown(exc, 80)})") from exc
     if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.number):
@@ -96,9 +97,13 @@ def load_embeddings(run_dir: str | Path) -> tuple[pd.DataFrame, np.ndarray] | No
     if ids is None or len(ids) != len(vectors):
         rows = 0 if ids is None else len(ids)
         raise _damaged(run_dir, EMBEDDINGS, f"has {len(vectors)} rows but {EMBEDDING_IDS} has {rows}")
-    if not np.isfinite(vectors).all():
-        raise _damaged(run_dir, EMBEDDINGS, "holds NaN or infinite values")
+    for start in range(0, len(vectors), _CHECK_ROWS):
+        if not np.isfinite(vectors[start : start + _CHECK_ROWS]).all():
+            raise _damaged(run_dir, EMBEDDINGS, "holds NaN or infinite values")
     return ids, vectors
+
+
+_CHECK_ROWS = 8192  # rows of embeddings.npy checked at a time (57 MB at 1,752 float32 dimensions)
 
 
 def _read(run_dir: Path, name: str, required: tuple[str, ...]) -> pd.DataFrame | None:

@@ -11,7 +11,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.embeddings.neighbours import nearest_neighbours
 from core.project.dataset import class_label
 from core.runs.artifacts import RunDamaged
 from core.runs.folder import prob_columns
@@ -110,12 +109,12 @@ def _neighbours(key, *, run_dir: Path, keyed: pd.DataFrame, class_names, images:
     if index is None:
         st.caption("This run stored no embeddings.")
         return
-    unit, lookup, ids = index
+    neighbours, lookup, ids = index
     row = lookup.get(key)
     if row is None:
         st.caption("This image has no embedding in the run.")
         return
-    rows, similarity = nearest_neighbours(unit, row, k=NEIGHBOURS)
+    rows, similarity = neighbours.query(row, k=NEIGHBOURS)
     found = ids.iloc[rows]
     keys = list(zip(found["split"], found["ID"]))
     thumbs = images.set_index(["split", "name"])["thumb"].reindex(pd.MultiIndex.from_tuples(keys))

@@ -11,6 +11,7 @@ shared by every session and read-only (nobody may modify them).
     run_predictions                a run's prediction table (oof.csv + test_probs.csv); RunDamaged when they are
     has_embeddings / neighbour_index   a run's NeighbourIndex (bounded memory), for nearest neighbours; RunDamaged likewise
     projection                     a stored UMAP projection
+    run_events                     a run's events.jsonl of some kinds, read incrementally (only what was appended)
     load_review / Review           the Issues page's label and data issues of some runs
     review_health                  label health (likely wrong labels, overlapping classes) of a review
     model_catalogue                timm's architecture names (once per timm version)
@@ -54,7 +55,7 @@ from core.project.layout import ProjectLayout
 from core.recipes.fit_cache import FitParams, data_key
 from core.recipes.store import Recipe, RecipeError, RecipeInfo, list_recipes, parse_recipe, recipes_dir
 from core.runs.artifacts import RunDamaged, load_embeddings, load_oof, load_test_probs
-from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, OOF, STATUS, TEST_PROBS, read_status
+from core.runs.folder import EMBEDDING_IDS, EMBEDDINGS, EVENTS, OOF, STATUS, TEST_PROBS, read_events_from, read_status
 from core.runs.progress import Callbacks
 
 _MAX_DATASETS = 4
@@ -200,6 +201,39 @@ def _neighbour_index(run_dir: str, emb_stamp, ids_stamp):
     ids, vectors = loaded  # vectors: memory-mapped; the index keeps at most ~N x 128 float32 of it
     lookup = {(s, i): n for n, (s, i) in enumerate(zip(ids["split"], ids["ID"]))}
     return NeighbourIndex.build(vectors), lookup, ids
+
+
+class _EventTail:
+    """What one run's events.jsonl held of some kinds, up to `offset`; one lock per file."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.inode: int | None = None
+        self.offset = 0
+        self.events: list[dict] = []
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _event_tail(path: str, kinds: tuple[str, ...]) -> _EventTail:
+    return _EventTail()
+
+
+def run_events(run_dir: Path, kinds: tuple[str, ...]) -> list[dict]:
+    """The run's events of `kinds`, in order. A job's page polls every second: only the bytes appended
+    since the last look are read and parsed (a rewritten or shorter file is read again from the start)."""
+    path = Path(run_dir) / EVENTS
+    tail = _event_tail(str(path), tuple(kinds))
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
+    with tail.lock:
+        if tail.inode != stat.st_ino or stat.st_size < tail.offset:
+            tail.inode, tail.offset, tail.events = stat.st_ino, 0, []
+        if stat.st_size > tail.offset:
+            new, tail.offset = read_events_from(run_dir, tail.offset, kinds=kinds)
+            tail.events = tail.events + new  # a new list: callers may hold the previous one
+        return tail.events
 
 
 def projection(out: Path) -> pd.DataFrame:

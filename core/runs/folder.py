@@ -115,20 +115,35 @@ def read_status(run_dir: str | Path) -> dict[str, Any]:
 def read_events(run_dir: str | Path, *, kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Events in order. Lines that are not a JSON object are skipped: a half-written last line (the job
     is still writing) is normal, garbage (a damaged file) must not take a page down."""
+    return read_events_from(run_dir, 0, kinds=kinds)[0]
+
+
+def read_events_from(
+    run_dir: str | Path, offset: int, *, kinds: Sequence[str] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """(events of the whole lines after byte `offset`, the offset after the last whole line): a page that
+    follows a job reads only what was appended since its last look. With `kinds`, lines that cannot be
+    of those types are skipped without being parsed."""
     path = Path(run_dir) / EVENTS
-    events = []
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and (kinds is None or record.get("type") in kinds):
-                    events.append(record)
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
     except OSError:
-        return []
-    return events
+        return [], offset
+    end = data.rfind(b"\n") + 1  # a half-written last line waits for the next look
+    markers = [f'"type": "{kind}"'.encode() for kind in kinds] if kinds is not None else None
+    events = []
+    for line in data[:end].splitlines():
+        if markers is not None and not any(marker in line for marker in markers):
+            continue
+        try:
+            record = json.loads(line.decode("utf-8", errors="replace"))
+        except ValueError:
+            continue
+        if isinstance(record, dict) and (kinds is None or record.get("type") in kinds):
+            events.append(record)
+    return events, offset + end
 
 
 def tail_log(run_dir: str | Path, *, lines: int = 40) -> str:

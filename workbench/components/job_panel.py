@@ -10,10 +10,10 @@ import streamlit as st
 
 from core.project.layout import ProjectLayout
 from core.runs.catalog import RunInfo, list_runs
-from core.runs.folder import ACTIVE, read_events, read_status, tail_log
+from core.runs.folder import ACTIVE, read_status, tail_log
 from core.runs.jobs import cancel_job, refresh_liveness
 from core.runs.progress import format_duration, job_timing, readable_log_line
-from workbench import state
+from workbench import cache, state
 
 STATE_ICONS = {
     "queued": ":gray[:material/schedule:]",
@@ -56,7 +56,7 @@ def _overall(status: dict, run_state: str) -> str:
 
 
 def _curves(run_dir: Path) -> None:
-    epochs = read_events(run_dir, kinds=("epoch",))
+    epochs = cache.run_events(run_dir, ("epoch",))  # only what was appended since the last poll
     if not epochs:
         return
     frame = pd.DataFrame(epochs)

@@ -29,7 +29,8 @@ def decoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     original = ImageFile.ImageFile.load
 
     def load(self):
-        names.append(Path(getattr(self, "filename", "") or "").name)
+        # core.io.images hands PIL an open file (never the path), named after the path it opened
+        names.append(Path(str(getattr(self, "filename", "") or getattr(self.fp, "name", "") or "")).name)
         return original(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 import time
@@ -28,10 +29,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from core.project.checks import check_database
     from core.project.dataset import format_report, load_dataset
     from core.runs.progress import TerminalProgress
 
     dataset = load_dataset(args.project, callbacks=TerminalProgress("checking images", unit="images"))
+    check_database(dataset.report, dataset.layout)
     print(format_report(dataset))
     return 0 if dataset.report.usable else 1
 
@@ -74,7 +77,7 @@ def streamlit_command(project: Path, *, port: int, host: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "workbench.launch",  # `streamlit run` with the first page's imports warmed while the server starts
         "run",
         str(app),
         f"--server.port={port}",
@@ -88,6 +91,19 @@ def streamlit_command(project: Path, *, port: int, host: str) -> list[str]:
         "--project",
         str(project),
     ]
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a server bound to `host` (server.address) is reachable from this machine only; an empty
+    address binds every interface."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -106,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         project = ensure_demo_project()
     command = streamlit_command(project, port=args.port, host=args.host)
     print(f"workbench: http://{args.host}:{args.port}  project: {project}", file=sys.stderr)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(args.host):
         print("warning: listening beyond localhost; anyone who can reach this port can read your data", file=sys.stderr)
     os.environ["WORKBENCH_PROJECT"] = str(project)
     os.execv(sys.executable, command)  # replaces this process; no shell involved

@@ -2,7 +2,7 @@
 
 atomic    atomic_write, write_bytes/text/json_atomic, copy_file_atomic: the one way every file reaches the disk
 csvfile   read_csv (BOM, CRLF, cp949...; errors name the file), write_csv_atomic
-images    open_rgb / read_header: bombs refused before decoding, EXIF, every mode to RGB
+images    open_rgb / read_header: regular files only, bombs and decodes over MAX_DECODED_BYTES refused from the header, EXIF, every mode to RGB
 text      shown: a user's value as a message may echo it (cut, control characters escaped)
 """
 

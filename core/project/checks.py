@@ -3,9 +3,12 @@
     Finding / CheckReport     one finding (level, code, message, offending items) / all of them
     read_table, drop_empty_ids, dedupe, parse_targets, attach_paths, unlisted_files
                               the checks `core.project.dataset.load_dataset` runs on each CSV
+    unusable_images           one finding for the images of both splits that cannot be used
+    outside_project           the paths read from outside the project (allow_outside = true)
+    check_database            workbench.db: usable, or rebuilt from the exports (`workbench check`)
 
-A bad row is excluded and named (a few examples in the message, every item in `items`); the
-rest of the file stays usable.
+A bad row is excluded and named (a few examples in the message, each cut and escaped; every item
+in `items`, as found); the rest of the file stays usable.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from core.io.csvfile import CsvError, read_csv
-from core.project.layout import ProjectLayout, resolve_inside
+from core.io.text import shown
+from core.project.layout import CONFIG_FILE, ProjectLayout, outside_paths, resolve_inside
 
 Level = Literal["error", "warning", "info"]
 
@@ -61,10 +65,17 @@ class CheckReport:
         return not self.errors
 
 
+ITEM_WIDTH = 150  # characters of one item a message quotes (an ID may be a megabyte CSV cell)
+
+
+MESSAGE_WIDTH = 900  # characters of one finding a terminal line or a page's warning shows (its items are cut already)
+
+
 def examples(items: list[str]) -> str:
-    shown = ", ".join(items[:SHOW_AT_MOST])
+    """The first few items as a message quotes them: each cut and escaped (core.io.text.shown)."""
+    quoted = ", ".join(shown(item, ITEM_WIDTH) for item in items[:SHOW_AT_MOST])
     more = len(items) - SHOW_AT_MOST
-    return shown + (f" and {more} more" if more > 0 else "")
+    return quoted + (f" and {more:,} more" if more > 0 else "")
 
 
 def row_numbers(frame: pd.DataFrame, mask: pd.Series) -> list[str]:
@@ -201,15 +212,42 @@ def attach_paths(
             items=missing,
         )
     if corrupt:
-        report.add(
-            "warning",
-            "corrupt_image",
-            f"{len(corrupt)} {split} image(s) cannot be used and are excluded: {examples(corrupt)}",
-            file=folder.name,
-            items=corrupt,
-        )
+        unusable_images(report, split, folder.name, corrupt)
     frame = frame.assign(path=paths)
     return frame.loc[keep].reset_index(drop=True)
+
+
+def unusable_images(report: CheckReport, split: str, folder: str, errors: list[str]) -> None:
+    """One `corrupt_image` finding for the project: the images of a second split join the first's.
+    Each error starts with "<split>/<name>: " (core.project.imageindex)."""
+    earlier = next((f for f in report.findings if f.code == "corrupt_image"), None)
+    parts = [(split, folder, list(errors))]
+    if earlier is not None:
+        report.findings.remove(earlier)
+        parts.insert(0, (earlier.items[0].split("/", 1)[0], earlier.file, list(earlier.items)))
+    counts = " and ".join(f"{len(items):,} {name} image(s)" for name, _, items in parts)
+    every = [item for _, _, items in parts for item in items]
+    report.add(
+        "warning",
+        "corrupt_image",
+        f"{counts} cannot be used and are excluded: {examples(every)}",
+        file=", ".join(folder for _, folder, _ in parts),
+        items=every,
+    )
+
+
+def outside_project(report: CheckReport, layout: ProjectLayout) -> None:
+    """The path settings read from outside the project (workbench.toml allow_outside = true), listed."""
+    outside = outside_paths(layout.root, layout.settings)
+    if outside:
+        items = [f"{key} = {str(resolved)!r}" for key, _, resolved in outside]
+        report.add(
+            "warning",
+            "outside_project",
+            f"{CONFIG_FILE}: allow_outside = true; read from outside the project: {examples(items)}",
+            file=CONFIG_FILE,
+            items=items,
+        )
 
 
 def unlisted_files(
@@ -233,3 +271,23 @@ def unlisted_files(
             file=folder,
             items=extra,
         )
+
+
+def check_database(report: CheckReport, layout: ProjectLayout) -> None:
+    """workbench.db: an error when it is not a usable store (garbage, damaged, newer schema); a warning
+    when it had to be rebuilt from the exported versions (it was deleted). Opens a store only where one
+    exists or where exports exist to rebuild it from: a folder that is not a project gets no database."""
+    from core.io.atomic import SaveError
+    from core.project.db import DatabaseError, open_store, take_notices
+    from core.project.rebuild import exported_versions
+
+    rebuild = not layout.db_path.exists() and bool(exported_versions(layout.labels_dir))
+    try:
+        with open_store(layout.db_path, create=rebuild, read_only=True):
+            pass
+    except FileNotFoundError:
+        pass  # no store yet, nothing exported: nothing to check
+    except (DatabaseError, SaveError) as exc:
+        report.add("error", "database", str(exc), file=layout.db_path.name)
+    for notice in take_notices(layout.db_path):
+        report.add("warning", "database_rebuilt", notice, file=layout.db_path.name)

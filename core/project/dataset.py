@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.io.text import shown
 from core.project.checks import (
+    MESSAGE_WIDTH,
     CheckReport,
     Level,
     attach_paths,
     dedupe,
     drop_empty_ids,
     examples,
+    outside_project,
     parse_targets,
     read_table,
     row_numbers,
@@ -87,6 +90,7 @@ def load_dataset(root: str | Path, *, callbacks: Callbacks | None = None, worker
         )
 
     report = CheckReport(root=layout.root)
+    outside_project(report, layout)
     encodings: dict[str, str] = {}
     index = _index_images(layout, report, callbacks=callbacks, workers=workers)
     classes = _read_classes(layout, report, encodings)
@@ -117,6 +121,8 @@ def _index_images(
             )
 
     index = pd.DataFrame(columns=INDEX_COLUMNS)
+    if not layout.train_csv.is_file():
+        return index  # not a project (e.g. /etc, a source tree): nothing is written into it; the findings say why
     try:
         layout.ensure_work_dir()
     except OSError as exc:
@@ -345,9 +351,9 @@ def _read_test_labels(
 
 
 def format_report(dataset: Dataset) -> str:
-    """The plain-text report `workbench check` prints."""
+    """The plain-text report `workbench check` prints: each finding on one line, cut and escaped."""
     report = dataset.report
-    lines = [f"Project: {report.root}"]
+    lines = [f"Project: {shown(report.root, 300)}"]
     if dataset.layout.train_csv.exists() or len(dataset.train):
         lines.append(f"  train: {len(dataset.train):,} usable images")
         lines.append(f"  test:  {len(dataset.test):,} usable images")
@@ -358,7 +364,7 @@ def format_report(dataset: Dataset) -> str:
     symbols = {"error": "ERROR  ", "warning": "WARNING", "info": "INFO   "}
     for level in ("error", "warning", "info"):
         for finding in (f for f in report.findings if f.level == level):
-            lines.append(f"{symbols[level]} {finding.message}")
+            lines.append(f"{symbols[level]} {shown(finding.message, MESSAGE_WIDTH)}")
     if report.usable:
         lines.append(f"Result: usable ({len(report.warnings)} warning(s))")
     else:

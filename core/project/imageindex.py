@@ -19,8 +19,18 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.io import images
 from core.io.atomic import atomic_write
-from core.io.images import DEFAULT_MAX_PIXELS, ImageError, is_image_file, open_rgb, read_header
+from core.io.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageError,
+    decode_bytes,
+    is_image_file,
+    not_regular,
+    open_rgb,
+    read_header,
+)
+from core.io.text import shown
 
 if TYPE_CHECKING:  # only the type: core.runs' table of contents imports this package (dataset loading)
     from core.runs.progress import Callbacks
@@ -55,13 +65,15 @@ def thumb_key(split: str, name: str, size: int, mtime_ns: int, thumb_px: int) ->
 
 
 def list_image_files(folder: Path) -> list[tuple[str, os.stat_result]]:
-    """(name relative to folder in posix form, stat) of every image file below `folder`, sorted."""
+    """(name relative to folder in posix form, stat) of every entry below `folder` named like an image,
+    sorted: files, and the folders, FIFOs, sockets and symlink loops so named (the index reports them)."""
     found: list[tuple[str, os.stat_result]] = []
     if not folder.is_dir():
         return found
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for filename in filenames:
+        named_like_images = [d for d in dirnames if not d.startswith(".") and is_image_file(Path(d))]
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in named_like_images)
+        for filename in [*filenames, *named_like_images]:
             if filename.startswith(".") or not is_image_file(Path(filename)):
                 continue
             full = Path(dirpath) / filename
@@ -74,14 +86,25 @@ def list_image_files(folder: Path) -> list[tuple[str, os.stat_result]]:
     return found
 
 
-def _escaping_link(path: Path, bases: list[Path]) -> str:
-    """Why `path` must not be read (a symlink resolving outside every base), or "" when it may be."""
-    if not path.is_symlink():
-        return ""  # os.walk does not follow linked subfolders, so only the file itself can be a link
-    target = path.resolve()
-    if any(target.is_relative_to(base) for base in bases):
-        return ""
-    return f"a symlink to {target}, outside the project"
+def _unreadable(path: Path, bases: list[Path]) -> str:
+    """Why `path` must not be opened, or "" when it may be: a symlink loop, a symlink resolving outside
+    every base, or anything but a regular file (a FIFO would block the reader; a device never ends)."""
+    why = not_regular(path)
+    if why.startswith("a symlink loop"):
+        return why  # before resolving it: there is no target to name
+    if path.is_symlink():  # os.walk does not follow linked subfolders, so only the entry itself can be a link
+        target = Path(os.path.realpath(path))
+        if not any(target.is_relative_to(base) for base in bases):
+            return f"a symlink to {shown(target, 300)}, outside the project; not read"
+    return why
+
+
+def _over_decode_limit(row: dict) -> bool:
+    """Whether a cached usable row's size and mode may need more memory than the decode limit now allows
+    (the limit may be newer than the row): then the file's header is checked again. A P image may have
+    a transparent colour the row does not record: counted as if it had."""
+    needed = decode_bytes(str(row["mode"]), int(row["width"]), int(row["height"]), transparency=True)
+    return needed > images.MAX_DECODED_BYTES
 
 
 def _error_row(split: str, name: str, stat: os.stat_result, error: str) -> dict:
@@ -188,8 +211,10 @@ def scan_images(
 
     Returns one row per file with columns INDEX_COLUMNS: `error` is empty for a usable image,
     `thumb` the absolute path of its thumbnail. The index is saved back to `cache_dir`.
-    A symlinked file that resolves outside its folder (and outside `root`, the project, when given)
-    is never opened: its row carries an error instead. `callbacks.on_progress` hears of the files
+    A symlinked file that resolves outside its folder (and outside `root`, the project, when given),
+    a symlink loop, and anything but a regular file (a FIFO, socket, device or folder named like an
+    image) are never opened: their rows carry an error instead. A cached usable row is trusted only
+    while its size and mode stay within the decode limit (core.io.images.MAX_DECODED_BYTES). `callbacks.on_progress` hears of the files
     decoded (step) out of those not cached (steps).
     """
     cache_dir = Path(cache_dir)
@@ -208,13 +233,14 @@ def scan_images(
     for split, folder in folders:
         bases = [Path(folder).resolve()] + ([Path(root).resolve()] if root is not None else [])
         for name, stat in list_image_files(Path(folder)):
-            escape = _escaping_link(Path(folder) / name, bases)
-            if escape:
-                rows.append(_error_row(split, name, stat, f"{split}/{name}: {escape}; not read"))
+            why = _unreadable(Path(folder) / name, bases)
+            if why:
+                rows.append(_error_row(split, name, stat, f"{split}/{name}: {why}"))
                 continue
             key = (split, name, int(stat.st_size), int(stat.st_mtime_ns))
             hit = cached_by_key.get(key)
-            if hit is not None and (hit["error"] or (hit["thumb"] and Path(hit["thumb"]).is_file())):
+            usable = hit is not None and hit["thumb"] and Path(hit["thumb"]).is_file() and not _over_decode_limit(hit)
+            if hit is not None and (hit["error"] or usable):
                 rows.append(hit)
                 continue
             tkey = thumb_key(split, name, stat.st_size, stat.st_mtime_ns, thumb_px)

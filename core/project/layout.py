@@ -5,21 +5,27 @@ Layout (DESIGN.md), every name overridable in an optional `workbench.toml` at th
     train.csv  sample_submission.csv  meta.csv  test_labels.csv  train/  test/  .workbench/
 
 `ProjectLayout` holds the resolved paths; nothing here reads images or checks rows (that is
-`core.project.dataset`). The workbench never writes outside `<project>/.workbench/`.
+`core.project.dataset`). The workbench never writes outside `<project>/.workbench/`, and reads a path
+setting that resolves outside the project only when workbench.toml says `allow_outside = true`.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from core.io.images import DEFAULT_MAX_PIXELS
+from core.io.text import shown
 
 CONFIG_FILE = "workbench.toml"
 
 
 WORK_DIR = ".workbench"
+
+
+OTHER_TABLES = ("backup",)  # workbench.toml tables read elsewhere: [backup] (core.project.backup)
 
 
 class ProjectError(ValueError):
@@ -41,6 +47,13 @@ class ProjectSettings:
     class_name_column: str = "class_name"
     encoding: str | None = None  # None: UTF-8, else detected (and reported)
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    allow_outside: bool = False  # true: the paths above may resolve outside the project (`check` lists them)
+
+
+PATH_SETTINGS = ("train_csv", "test_csv", "meta_csv", "test_labels_csv", "train_dir", "test_dir")
+
+
+_SETTING_TYPES = {"max_image_pixels": int, "allow_outside": bool}
 
 
 def read_settings(root: Path) -> ProjectSettings:
@@ -52,17 +65,32 @@ def read_settings(root: Path) -> ProjectSettings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{path}: not valid TOML: {exc}") from exc
-    data = data.get("project", data)
+    data = data.get("project", {k: v for k, v in data.items() if k not in OTHER_TABLES})
     known = {f.name: f for f in fields(ProjectSettings)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ProjectError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     settings = ProjectSettings()
     for key, value in data.items():
-        expected = int if key == "max_image_pixels" else str
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise ProjectError(f"{path}: {key} must be a {expected.__name__}, got {value!r}")
+        expected = _SETTING_TYPES.get(key, str)
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise ProjectError(f"{path}: {key} must be a {expected.__name__}, got {shown(repr(value), 200)}")
     return replace(settings, **data)
+
+
+def outside_paths(root: Path, settings: ProjectSettings) -> list[tuple[str, str, Path]]:
+    """(setting, its value, where it resolves) for each path setting (PATH_SETTINGS, defaults included)
+    that resolves outside the resolved `root`: symlinks followed, so a linked folder counts where it lands."""
+    outside = []
+    for key in PATH_SETTINGS:
+        value = getattr(settings, key)
+        try:
+            resolved = Path(os.path.realpath(root / value))
+        except (ValueError, OSError):  # a NUL in the value: nothing to read there
+            resolved = Path(value)
+        if resolved != root and not resolved.is_relative_to(root):
+            outside.append((key, value, resolved))
+    return outside
 
 
 @dataclass(frozen=True)
@@ -120,7 +148,12 @@ class ProjectLayout:
         return self.train_dir if split == "train" else self.test_dir
 
     def ensure_work_dir(self) -> Path:
-        """Create `.workbench/` and its subfolders (the only place we write)."""
+        """Create `.workbench/` and its subfolders (the only place we write). A folder that is not a project
+        (no train CSV, e.g. /etc or a source tree) gets nothing: ProjectError."""
+        if not self.work_dir.is_dir() and not self.train_csv.is_file():
+            raise ProjectError(
+                f"{self.root}: not a project ({self.settings.train_csv} not found); the workbench writes nothing here"
+            )
         for folder in (self.work_dir, self.cache_dir, self.runs_dir, self.labels_dir):
             folder.mkdir(parents=True, exist_ok=True)
         if not self.db_path.exists():
@@ -131,14 +164,25 @@ class ProjectLayout:
 
 
 def open_layout(root: str | Path) -> ProjectLayout:
-    """Resolve a project folder; raises ProjectError when it is not a readable folder."""
+    """Resolve a project folder; raises ProjectError when it is not a readable folder, or when a path
+    setting resolves outside it (outside_paths) and workbench.toml does not set allow_outside = true."""
     path = Path(root).expanduser()
     if not path.exists():
         raise ProjectError(f"{path}: folder not found")
     if not path.is_dir():
         raise ProjectError(f"{path}: not a folder")
     path = path.resolve()
-    return ProjectLayout(root=path, settings=read_settings(path))
+    settings = read_settings(path)
+    outside = outside_paths(path, settings)
+    if outside and not settings.allow_outside:
+        named = "; ".join(
+            f"{key} = {shown(repr(value), 200)} resolves outside the project" for key, value, _ in outside
+        )
+        raise ProjectError(
+            f"{shown(path, 300)}: {named}. The workbench reads only inside the project folder; to read from "
+            f"there anyway, set allow_outside = true in {CONFIG_FILE}"
+        )
+    return ProjectLayout(root=path, settings=settings)
 
 
 def resolve_inside(name: str, *bases: Path, bases_resolved: bool = False) -> Path | None:
@@ -156,7 +200,7 @@ def resolve_inside(name: str, *bases: Path, bases_resolved: bool = False) -> Pat
     if candidate.is_absolute() or candidate.drive or ".." in candidate.parts:
         return None
     resolved_bases = list(bases) if bases_resolved else [base.resolve() for base in bases]
-    resolved = (resolved_bases[0] / candidate).resolve()
+    resolved = Path(os.path.realpath(resolved_bases[0] / candidate))  # a symlink loop stays a path, never raises
     for base in resolved_bases:
         if resolved != base and resolved.is_relative_to(base):
             return resolved

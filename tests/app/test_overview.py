@@ -78,12 +78,14 @@ def test_unusable_project_says_why_and_stops(tmp_path, monkeypatch):
 
 def test_sidebar_opens_another_folder_and_reports_bad_paths(small_demo, tmp_path, monkeypatch):
     at = _app(small_demo, monkeypatch, tmp_path)
-    at.sidebar.text_input(key=state.OPEN_FOLDER_INPUT).input(str(tmp_path / "nope")).run()
+    at.sidebar.text_input(key=state.OPEN_FOLDER_INPUT).input(str(tmp_path / "nope"))
+    at.sidebar.button[0].click().run()  # Open (Enter submits the same form)
     assert any("folder not found" in e.value for e in at.sidebar.error)
     assert at.session_state[state.PROJECT] == str(small_demo)
     other = tmp_path / "other"
     build_demo(other, per_class=5)
-    at.sidebar.text_input(key=state.OPEN_FOLDER_INPUT).input(str(other)).run()
+    at.sidebar.text_input(key=state.OPEN_FOLDER_INPUT).input(str(other))
+    at.sidebar.button[0].click().run()
     assert at.session_state[state.PROJECT] == str(other.resolve())
     assert {m.label: m.value for m in at.metric}["Train images"] == f"{len(pd.read_csv(other / 'train.csv')):,}"
     from core.home import recent_projects

@@ -22,7 +22,12 @@ def project_summary(data: Dataset) -> None:
     cols[0].metric("Train images", f"{len(data.train):,}")
     cols[1].metric("Test images", f"{len(data.test):,}")
     cols[2].metric("Classes", f"{data.num_classes}")
-    cols[3].metric("Check", "not usable" if data.report.errors else f"{len(data.report.warnings)} warning(s)")
+    # The value is a bare count: a fifth of a 1,400-px window holds about 8 characters of a metric's value
+    # ("0 warning(s)" showed as "0 warnin…").
+    if data.report.errors:
+        cols[3].metric("Check errors", f"{len(data.report.errors):,}", help="Not usable until they are fixed (below)")
+    else:
+        cols[3].metric("Check warnings", f"{len(data.report.warnings):,}")
     cols[4].metric("Labelled test", f"{len(data.test_labels):,}" if has_holdout else "none")
     show_findings(data.report)
 

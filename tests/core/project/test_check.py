@@ -452,16 +452,17 @@ def test_a_symlink_to_another_folder_of_the_project_is_allowed(tmp_path, make_pr
     assert dataset.train.set_index("ID").loc["x.png", "path"] == str((root / "extra_images" / "x.png").resolve())
 
 
-def test_a_symlinked_train_folder_on_a_data_disk_is_allowed(tmp_path, make_project):
+def test_a_symlinked_train_folder_on_a_data_disk_is_allowed_with_allow_outside(tmp_path, make_project):
     root = make_project(tmp_path)
     disk = tmp_path / "data-disk" / "competition" / "train_images"
     disk.parent.mkdir(parents=True)
     shutil.move(root / "train", disk)
     os.symlink(disk, root / "train", target_is_directory=True)
     os.symlink(disk / "cat_0.png", disk / "alias.png")  # a link that stays on the disk folder
+    (root / "workbench.toml").write_text("allow_outside = true\n")  # without it: refused (test_hostile_files)
     _append_train(root, "alias.png,0")
     dataset = _load(root)
-    assert _codes(dataset) == []
+    assert _codes(dataset) == ["outside_project"]
     assert len(dataset.train) == 10 and dataset.report.usable
     paths = dataset.train.set_index("ID")["path"]
     assert paths["dog_1.png"] == str(disk.resolve() / "dog_1.png")

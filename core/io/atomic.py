@@ -8,8 +8,8 @@
     copy_file_atomic(source, path)     a file's bytes copied in chunks (backups); returns their sha256
 
 How: a temp file `.<name>.<random>.tmp` in the target's own folder (a rename is atomic only within a
-file system), written, flushed, fsynced, given the permissions a plain `open()` would give under the
-user's umask, then `os.replace`d onto the target. A reader sees the old file or the new one, never
+file system), created 0666 so it has the permissions a plain `open()` gives under the user's umask,
+written, flushed, fsynced, then `os.replace`d onto the target. A reader sees the old file or the new one, never
 half of one. On any exception the temp file is removed and the target is left untouched.
 
 Parent folders are not created: a writer whose folder vanished (a run deleted while its job runs)
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,35 +29,38 @@ from typing import IO, Any, Literal
 from core.io.text import shown
 
 
-def _umask_from_proc() -> int | None:
-    """The process's umask as the kernel reports it (Linux >= 4.7); None where /proc does not say."""
+def current_umask() -> int:
+    """The process's umask now: read from /proc (Linux >= 4.7) without changing it, else by setting it
+    and putting it back. Writes do not need it (their temp files are created 0666, which the kernel
+    masks); it is here for code that reports permissions."""
     try:
         with open("/proc/self/status", encoding="ascii", errors="replace") as handle:
             for line in handle:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _umask_at_import() -> int:
-    found = _umask_from_proc()
-    if found is not None:
-        return found
-    # Without /proc the only way to read the umask is to set it; done once, at import, and put back.
+        pass
     old = os.umask(0)
     os.umask(old)
     return old
 
 
-_IMPORT_UMASK = _umask_at_import()
+_TEMP_TRIES = 100
 
 
-def current_umask() -> int:
-    """The umask now (read from /proc without changing it), else the one this process had at import."""
-    found = _umask_from_proc()
-    return _IMPORT_UMASK if found is None else found
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new temp file `.<name>.<random>.tmp` beside `path`, opened for writing (fd, its path).
+
+    Created with mode 0666 so the kernel applies the umask, exactly as a plain `open()` would: files
+    the workbench writes are as readable as the user's own (teammates share the project folder).
+    """
+    for _ in range(_TEMP_TRIES):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name beside {path}")
 
 
 class SaveError(OSError):
@@ -99,7 +102,7 @@ def atomic_write(
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         if mode == "w":
             handle = os.fdopen(fd, mode, encoding=encoding or "utf-8", newline=newline)
@@ -115,9 +118,6 @@ def atomic_write(
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-            # mkstemp creates 0600; a file the workbench writes must be as readable as one from open()
-            # (teammates share the project folder), so it gets 0666 less the umask before it appears.
-            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -15,20 +15,21 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from core.io import images
 from core.io.atomic import atomic_write
 from core.io.images import (
     DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
     ImageError,
     decode_bytes,
-    is_image_file,
     not_regular,
-    open_rgb,
-    read_header,
+    open_rgb_with_header,
 )
 from core.io.text import shown
 
@@ -67,21 +68,34 @@ def thumb_key(split: str, name: str, size: int, mtime_ns: int, thumb_px: int) ->
 def list_image_files(folder: Path) -> list[tuple[str, os.stat_result]]:
     """(name relative to folder in posix form, stat) of every entry below `folder` named like an image,
     sorted: files, and the folders, FIFOs, sockets and symlink loops so named (the index reports them)."""
-    found: list[tuple[str, os.stat_result]] = []
-    if not folder.is_dir():
-        return found
-    for dirpath, dirnames, filenames in os.walk(folder):
-        named_like_images = [d for d in dirnames if not d.startswith(".") and is_image_file(Path(d))]
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in named_like_images)
-        for filename in [*filenames, *named_like_images]:
-            if filename.startswith(".") or not is_image_file(Path(filename)):
+    return [(name, stat) for name, stat, _ in _listed(folder)]
+
+
+def _listed(folder: Path) -> list[tuple[str, os.stat_result, bool]]:
+    """`list_image_files` with, for each entry, whether it is a symlink: one scandir per folder, and a
+    stat per file only where the folder listing does not already tell (os.DirEntry caches it)."""
+    found: list[tuple[str, os.stat_result, bool]] = []
+    pending = [("", str(folder))]
+    while pending:
+        prefix, path = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            full = Path(dirpath) / filename
+            named_like_image = entry.name.lower().endswith(IMAGE_EXTENSIONS)
+            if entry.is_dir(follow_symlinks=False) and not named_like_image:
+                pending.append((f"{prefix}{entry.name}/", entry.path))  # linked folders are not followed
+                continue
+            if not named_like_image:
+                continue
             try:
-                stat = full.stat()  # follows symlinks; a dangling link fails here
+                stat = entry.stat()  # follows symlinks; a dangling link or a loop fails here
             except OSError:
-                stat = full.lstat()
-            found.append((full.relative_to(folder).as_posix(), stat))
+                stat = entry.stat(follow_symlinks=False)
+            found.append((f"{prefix}{entry.name}", stat, entry.is_symlink()))
     found.sort(key=lambda item: item[0])
     return found
 
@@ -97,14 +111,6 @@ def _unreadable(path: Path, bases: list[Path]) -> str:
         if not any(target.is_relative_to(base) for base in bases):
             return f"a symlink to {shown(target, 300)}, outside the project; not read"
     return why
-
-
-def _over_decode_limit(row: dict) -> bool:
-    """Whether a cached usable row's size and mode may need more memory than the decode limit now allows
-    (the limit may be newer than the row): then the file's header is checked again. A P image may have
-    a transparent colour the row does not record: counted as if it had."""
-    needed = decode_bytes(str(row["mode"]), int(row["width"]), int(row["height"]), transparency=True)
-    return needed > images.MAX_DECODED_BYTES
 
 
 def _error_row(split: str, name: str, stat: os.stat_result, error: str) -> dict:
@@ -139,23 +145,23 @@ def _process(job: _Job) -> dict:
         "thumb": "",
     }
     try:
-        # Header only, after the pixel-count check: mode and format as stored, size as shown (upright).
-        row["width"], row["height"], row["mode"], row["format"] = read_header(Path(job.path), max_pixels=job.max_pixels)
-    except Exception:  # noqa: BLE001 - open_rgb below names the real problem
-        pass
-    try:
-        image = open_rgb(Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px, job.thumb_px))
+        # One opening: the header (mode and format as stored, size as shown), then the whole decode.
+        image, header = open_rgb_with_header(
+            Path(job.path), max_pixels=job.max_pixels, draft_size=(job.thumb_px, job.thumb_px)
+        )
     except ImageError as exc:
         row["error"] = str(exc).replace(job.path, f"{job.split}/{job.name}")
         return row
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image, not a crash
         row["error"] = f"{job.split}/{job.name}: corrupt or unreadable image: {exc}"
         return row
+    row["width"], row["height"], row["mode"], row["format"] = header
     if row["format"] != "JPEG":  # decoded at full size: its size is the upright one, whatever the header said
         row["width"], row["height"] = image.size
     image.thumbnail((job.thumb_px, job.thumb_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
     thumb = Path(job.thumb_path)
-    thumb.parent.mkdir(parents=True, exist_ok=True)
+    if not thumb.parent.is_dir():  # scan_images makes the 256 folders first; a cache cleared meanwhile
+        thumb.parent.mkdir(parents=True, exist_ok=True)
     # A rebuildable cache written by the thousand: atomic (a gallery never shows half a picture), no fsync.
     with atomic_write(thumb, "wb", durable=False) as handle:
         image.save(handle, format="JPEG", quality=85)
@@ -197,6 +203,39 @@ def _load_cached(path: Path) -> pd.DataFrame:
     return pd.DataFrame(columns=INDEX_COLUMNS)
 
 
+_KEY = ["split", "name", "bytes", "mtime_ns"]
+
+
+def _cached_rows(
+    cached: pd.DataFrame, listed: list[tuple[str, str, int, int, str]]
+) -> tuple[pd.DataFrame | None, list]:
+    """(index rows still valid for the files `listed`, the listed files to index again). A cached row is
+    valid for an unchanged file (same size and mtime) when it is an error, or usable with its thumbnail
+    on disk and within the decode limit as it stands now."""
+    if not listed:
+        return None, []
+    files = pd.DataFrame(listed, columns=[*_KEY, "path"])
+    if cached.empty:
+        return None, listed
+    cached = cached.astype({"bytes": "int64", "mtime_ns": "int64"}).drop_duplicates(_KEY, keep="last")
+    merged = files.merge(cached, on=_KEY, how="left", indicator=True)
+    found = (merged["_merge"] == "both").to_numpy()
+    errors = merged["error"].fillna("").astype(str).to_numpy() != ""
+    thumbs = merged["thumb"].fillna("").astype(str).to_numpy()
+    valid = found & errors
+    usable = found & ~errors
+    if usable.any():
+        modes = merged["mode"].fillna("").astype(str).to_numpy()
+        pixels = merged["width"].fillna(0).to_numpy(np.int64) * merged["height"].fillna(0).to_numpy(np.int64)
+        per_pixel = {m: decode_bytes(m, 1, 1, transparency=True) for m in set(modes[usable])}  # linear in pixels
+        rows = np.flatnonzero(usable)
+        # The decode limit may be newer than the row: a row over it now is indexed again (and refused).
+        within = np.array([pixels[i] * per_pixel[modes[i]] <= images.MAX_DECODED_BYTES for i in rows], dtype=bool)
+        for i in rows[within]:
+            valid[i] = bool(thumbs[i]) and os.path.isfile(thumbs[i])
+    return merged.loc[valid, INDEX_COLUMNS], [listed[i] for i in np.flatnonzero(~valid)]
+
+
 def scan_images(
     folders: Iterable[tuple[str, Path]],
     cache_dir: Path,
@@ -224,43 +263,43 @@ def scan_images(
         INDEX_FILE if max_pixels == DEFAULT_MAX_PIXELS else f"image_index.max{max_pixels}.parquet"
     )
     cached = _load_cached(index_path)
-    cached_by_key = {
-        (row.split, row.name, int(row.bytes), int(row.mtime_ns)): row._asdict()
-        for row in cached.itertuples(index=False)
-    }
     rows: list[dict] = []
-    jobs: list[_Job] = []
+    listed: list[tuple[str, str, int, int, str]] = []  # (split, name, bytes, mtime_ns, path) of files to index
     for split, folder in folders:
         bases = [Path(folder).resolve()] + ([Path(root).resolve()] if root is not None else [])
-        for name, stat in list_image_files(Path(folder)):
-            why = _unreadable(Path(folder) / name, bases)
+        for name, stat, is_link in _listed(Path(folder)):
+            # A regular file that is no link needs no second look; links and anything else do.
+            why = _unreadable(Path(folder) / name, bases) if is_link or not S_ISREG(stat.st_mode) else ""
             if why:
                 rows.append(_error_row(split, name, stat, f"{split}/{name}: {why}"))
                 continue
-            key = (split, name, int(stat.st_size), int(stat.st_mtime_ns))
-            hit = cached_by_key.get(key)
-            usable = hit is not None and hit["thumb"] and Path(hit["thumb"]).is_file() and not _over_decode_limit(hit)
-            if hit is not None and (hit["error"] or usable):
-                rows.append(hit)
-                continue
-            tkey = thumb_key(split, name, stat.st_size, stat.st_mtime_ns, thumb_px)
-            jobs.append(
-                _Job(
-                    split=split,
-                    name=name,
-                    path=str(Path(folder) / name),
-                    size=int(stat.st_size),
-                    mtime_ns=int(stat.st_mtime_ns),
-                    thumb_path=str(cache_dir / "thumbs" / str(thumb_px) / tkey[:2] / f"{tkey}.jpg"),
-                    thumb_px=thumb_px,
-                    max_pixels=max_pixels,
-                )
+            path = os.path.join(folder, name)
+            listed.append((split, name, int(stat.st_size), int(stat.st_mtime_ns), path))
+    hits, missing = _cached_rows(cached, listed)
+    jobs: list[_Job] = []
+    for split, name, size, mtime_ns, path in missing:
+        tkey = thumb_key(split, name, size, mtime_ns, thumb_px)
+        jobs.append(
+            _Job(
+                split=split,
+                name=name,
+                path=path,
+                size=size,
+                mtime_ns=mtime_ns,
+                thumb_path=str(cache_dir / "thumbs" / str(thumb_px) / tkey[:2] / f"{tkey}.jpg"),
+                thumb_px=thumb_px,
+                max_pixels=max_pixels,
             )
+        )
     if jobs:
         workers = workers or len(os.sched_getaffinity(0)) or 1
+        for prefix in {Path(job.thumb_path).parent for job in jobs}:  # at most 256: not one mkdir per image
+            prefix.mkdir(parents=True, exist_ok=True)
         rows.extend(_run_jobs(jobs, workers=workers, callbacks=callbacks))
-    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+    parts = [pd.DataFrame(rows, columns=INDEX_COLUMNS)] + ([hits] if hits is not None and len(hits) else [])
+    index = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     index = index.astype({"bytes": "int64", "mtime_ns": "int64", "width": "int64", "height": "int64"})
+    index = index.astype({c: "str" for c in ("split", "name", "mode", "format", "error", "thumb")})
     index = index.sort_values(["split", "name"], kind="stable").reset_index(drop=True)
     if jobs or len(index) != len(cached):
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import streamlit as st
 from core.issues.run_issues import KIND_TITLES, KINDS, issues_cached, ranked_issues_csv
 from core.project.db import store_problem, take_notices
 from core.project.layout import open_layout
+from core.runs.artifacts import RunDamaged
 from core.runs.catalog import list_runs, trained_labels
 from workbench import state
 from workbench.cache import AUTO_DATALAB_ROWS, dataset, load_review, review_health
@@ -53,6 +54,10 @@ with_data = (
 )
 try:
     review = load_review(layout, run_ids, with_data=with_data)
+except RunDamaged as exc:  # a run's oof.csv cut short or garbled: which file, and the way out
+    way_out = "Pick other runs (the active one on the Runs page, those averaged above), or run it again."
+    st.error(f"{exc}. {way_out}", icon=":material/broken_image:")
+    st.stop()
 except ValueError as exc:
     st.error(str(exc))
     st.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis.overview import test_predictions
+from core.project.db import store_problem
 from core.runs.catalog import list_runs
 from workbench import state
 from workbench.cache import dataset
@@ -14,6 +15,8 @@ from workbench.components.shift_card import shift_card
 data = dataset(state.current_project())
 st.title("Overview")
 project_summary(data)
+if problem := store_problem(data.layout.db_path):  # workbench.db is garbage or damaged: say what to do
+    st.error(problem, icon=":material/error:")
 if not data.report.usable:
     st.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.project.db import store_problem
 from core.runs.catalog import list_runs
 from core.submissions.log import list_submissions
 from workbench import cache, state
@@ -18,6 +19,9 @@ st.caption(
 )
 if not data.report.usable or data.test.empty:
     st.error("This project has no usable test set yet: see the Overview page for what is wrong.")
+    st.stop()
+if problem := store_problem(data.layout.db_path):  # workbench.db is garbage or damaged: say what to do, no traceback
+    st.error(problem, icon=":material/error:")
     st.stop()
 
 if flash := state.pop_flash():

@@ -15,6 +15,8 @@ import streamlit as st
 
 import core.embeddings.projection_job as projection_job
 from core.embeddings.projection import ProjectionParams
+from core.io.text import shown
+from core.runs.artifacts import RunDamaged, load_embeddings
 from workbench import state
 
 DEFAULTS = ProjectionParams()
@@ -74,7 +76,13 @@ def ready_projection(run_dir: Path, cache_dir: Path, params: ProjectionParams) -
 
 
 def _failure(status: dict, run_dir: Path, out: Path, params: ProjectionParams) -> None:
-    st.error("The UMAP job failed: " + str(status.get("message", "")).splitlines()[0], icon=":material/error:")
+    try:  # a damaged embeddings.npy fails the job with numpy's words: name the file instead, no traceback
+        load_embeddings(run_dir)
+    except RunDamaged as exc:
+        st.error(f"{exc}. Pick another run above, or run it again.", icon=":material/broken_image:")
+        return
+    message = (str(status.get("message", "")).splitlines() or [""])[0]
+    st.error("The UMAP job failed: " + shown(message, 300), icon=":material/error:")
     if status.get("traceback"):
         st.code(status["traceback"], language="text")
     if st.button("Try again", icon=":material/replay:"):

@@ -90,7 +90,8 @@ def run_card(layout: ProjectLayout, run_id: str, status: dict) -> None:
     run_state = status.get("state", "?")
     with st.container(border=True):
         head, button = st.columns([5, 1])
-        head.markdown(f"{STATE_ICONS.get(run_state, '')} **{run_id}** · {status.get('kind', '')} · `{run_state}`")
+        kind = status.get("kind") or "kind unknown"  # a damaged status.json may not say
+        head.markdown(f"{STATE_ICONS.get(run_state, '')} **{run_id}** · {kind} · `{run_state}`")
         if run_state in ACTIVE:
             status = _cancel_buttons(run_dir, status, button)
             run_state = status.get("state", run_state)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis.overview import gallery_items
 from core.analysis.predictions import (
     OPTIONAL_FILTERS,
     filter_predictions,
@@ -106,20 +105,27 @@ shown = sort_predictions(
     by=by,
     descending=descending,
 )
-cards = prediction_cards(shown, gallery_items(data, split), class_names=data.classes, split=split)
+items = cache.split_items(data, split)
+
+
+def page_cards(rows):
+    """Gallery cards of the rows on screen only (core.analysis.predictions.prediction_cards)."""
+    return prediction_cards(rows, items, class_names=data.classes, split=split)
+
+
 detail = detail_renderer(
     table, run_dir=run.run_dir, class_names=data.classes, images=data.images, db_path=data.layout.db_path
 )
 
 
 @st.fragment
-def browse_gallery(cards, detail) -> None:
-    """Paging reruns only the gallery."""
-    gallery(cards, name="browse", detail=detail, empty_text="No image matches these filters.")
+def browse_gallery(rows, detail) -> None:
+    """Paging reruns only the gallery; each page's cards are made when it is shown."""
+    gallery(rows, name="browse", detail=detail, empty_text="No image matches these filters.", render=page_cards)
 
 
 st.caption(
     f"Run {run.run_id}: each card reads given → predicted, then the confidence and ID; "
     "a red border marks a wrong prediction, green a right one. Click a card for its probabilities and neighbours."
 )
-browse_gallery(cards, detail)
+browse_gallery(shown.loc[shown["split"] == split], detail)

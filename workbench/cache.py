@@ -6,6 +6,7 @@ file is never served stale. st.cache_data returns a copy per caller; st.cache_re
 shared by every session and read-only (nobody may modify them).
 
     dataset / forget_datasets      the project's checked tables (in-process, with indexing progress)
+    split_items                    a split's gallery rows (core.analysis.overview.gallery_items), once per dataset
     thumbnail_data_uri             a thumbnail as a data: URI
     display_image_uri              the review card's large image as a data: URI
     run_predictions                a run's prediction table (oof.csv + test_probs.csv); RunDamaged when they are
@@ -471,6 +472,19 @@ def prediction_files(data: Dataset) -> list[PredictionFile]:
 @st.cache_data(show_spinner="Checking the prediction CSVs...", max_entries=4)
 def _prediction_files(root: str, stamp: tuple, data_stamp: tuple, _data: Dataset) -> list[PredictionFile]:
     return list_predictions(_data.layout, test_ids=_data.test["ID"].astype(str).tolist(), num_classes=_data.num_classes)
+
+
+def split_items(data: Dataset, split: str) -> pd.DataFrame:
+    """A split's gallery rows (core.analysis.overview.gallery_items: ID, thumb, path, sizes...), built once per
+    state of the project and shared read-only: at 140,000 images they take 1-2 s, which no rerun should pay."""
+    return _split_items(str(data.layout.root), dataset_fingerprint(data.layout.root), split, data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _split_items(root: str, data_stamp: tuple, split: str, _data: Dataset) -> pd.DataFrame:
+    from core.analysis.overview import gallery_items
+
+    return gallery_items(_data, split)
 
 
 def run_member(data: Dataset, run_dir: Path) -> Member | str:

@@ -24,11 +24,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.analysis.overview import gallery_items
 from core.analysis.predictions import prediction_cards
 from core.project.dataset import Dataset, class_label
 from workbench import state
-from workbench.cache import thumbnail_data_uri
+from workbench.cache import split_items, thumbnail_data_uri
 from workbench.components.gallery import gallery
 from workbench.components.prediction_detail import detail_renderer
 
@@ -177,7 +176,7 @@ def map_selection(event, points: pd.DataFrame, table: pd.DataFrame, *, data: Dat
 def _selection_gallery(selected: pd.DataFrame, table: pd.DataFrame, *, data: Dataset, run_dir: Path) -> None:
     """The selected images, train first; paging reruns only this part."""
     cards = [
-        prediction_cards(selected, gallery_items(data, split), class_names=data.classes, split=split)
+        prediction_cards(selected, split_items(data, split), class_names=data.classes, split=split)
         for split in ("train", "test")
         if (selected["split"] == split).any()
     ]

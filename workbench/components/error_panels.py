@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.overview import gallery_items
 from core.analysis.predictions import filter_predictions, labelled, prediction_cards, sort_predictions
 from core.analysis.scores import confused_pairs, confusion_counts, per_class_scores
 from core.analysis.two_runs import run_disagreements
@@ -128,7 +127,7 @@ def cell_gallery(data: Dataset, rows: pd.DataFrame, split: str, detail: Callable
         f"**True {data.class_label(true)}, predicted {data.class_label(pred)}**: {len(members):,} image(s), "
         "most confident first"
     )
-    cards = prediction_cards(members, gallery_items(data, split), class_names=data.classes, split=split)
+    cards = prediction_cards(members, cache.split_items(data, split), class_names=data.classes, split=split)
     gallery(cards, name=f"errors_cell_{true}_{pred}", detail=detail, empty_text="No image in this cell.")
 
 
@@ -169,7 +168,7 @@ def wrong_run_gallery(
     lists both runs' predictions."""
     wrong_rows = table.merge(only[["split", "ID"]], on=["split", "ID"], how="inner")
     wrong_rows = sort_predictions(wrong_rows, by="confidence", descending=True)
-    cards = prediction_cards(wrong_rows, gallery_items(data, scored_on), class_names=data.classes, split=scored_on)
+    cards = prediction_cards(wrong_rows, cache.split_items(data, scored_on), class_names=data.classes, split=scored_on)
     both = only.set_index("ID")
     cards["A predicted"] = cards["ID"].map(both["predicted_a"]).map(data.class_label)
     cards["B predicted"] = cards["ID"].map(both["predicted_b"]).map(data.class_label)

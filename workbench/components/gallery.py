@@ -36,6 +36,7 @@ def gallery(
     min_px: int = 112,
     empty_text: str = "No images match.",
     detail: Callable[[pd.Series], None] | None = None,
+    render: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> str | None:
     """Show `items` as pages of thumbnails; returns the ID clicked in this rerun, if any.
 
@@ -43,6 +44,8 @@ def gallery(
     and optionally sub (second caption line), tone ("good" / "bad" / "") and any metadata columns,
     which the detail dialog lists. detail(row), when given, draws more inside the dialog, below
     the image and its metadata (e.g. probability bars and nearest neighbours).
+    render(rows), when given, turns rows of `items` into such rows, and is called on the shown page
+    (and a clicked row) only: a split of 140,000 predictions is captioned 48 at a time, not whole.
     """
     total = len(items)
     num_pages = max(1, -(-total // page_size))
@@ -52,6 +55,8 @@ def gallery(
         page = st.pagination(num_pages, key=state.gallery_page_key(name, num_pages), max_visible_pages=7)
     start = (page - 1) * page_size
     shown = items.iloc[start : start + page_size]
+    if render is not None:
+        shown = render(shown)
     header.caption(
         f"{total:,} image(s)" + (f", showing {start + 1:,}-{start + len(shown):,}" if total > page_size else "")
     )
@@ -63,6 +68,8 @@ def gallery(
     clicked = getattr(result, "clicked", None)
     if clicked:
         match = items.loc[items["ID"] == clicked]
+        if render is not None and len(match):
+            match = render(match)
         if len(match):
             show_detail(match.iloc[0], detail)
         return str(clicked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.project.db import store_problem
 from core.project.layout import open_layout
 from core.runs.catalog import list_runs, runs_table
 from core.runs.folder import CONFIG, LOG, OOF, SUBMISSION, TEST_PROBS
@@ -22,6 +23,8 @@ data = dataset(project)
 st.title("Runs")
 if flash := state.pop_flash():
     st.success(flash, icon=":material/play_arrow:")
+if problem := store_problem(layout.db_path):  # garbage or damaged: runs still listed, label versions unknown to it
+    st.error(problem, icon=":material/error:")
 
 runs = list_runs(layout)
 if not runs:
@@ -62,11 +65,10 @@ st.dataframe(table[list(COLUMNS)], hide_index=True, width="stretch", column_conf
 
 ids = [r.run_id for r in runs]
 names = dict(zip(ids, table["name"]))
-watched = state.watched_run()  # the run just started here or on the Issues page
+state.pick_run_default(ids, active)  # the run just started here or on the Issues page, else the active run
 picked = st.selectbox(
     "Run",
     ids,
-    index=ids.index(watched) if watched in ids else ids.index(active) if active in ids else 0,
     key=state.RUN_PICK,
     # Ids and names only: a run's state in the label would be stale once it ends; the table and card show it.
     format_func=lambda i: f"{i} · {names[i]}" if names.get(i) else i,

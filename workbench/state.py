@@ -91,6 +91,7 @@ TRAIN_FORM = "wb.train.form"  # prefix of the train form's widget keys
 WATCHED_RUN = "wb.train.watched"  # str: run id the live panel follows
 FLASH = "wb.flash"  # str: a one-time confirmation shown at the top of the next rerun
 RUN_PICK = "wb.runs.pick"  # selectbox: the run whose details the Runs page shows
+RUN_FOLLOWED = "wb.runs.followed"  # str: the watched run the Runs page's picker last moved to
 COMPARE_A = "wb.runs.compare_a"
 COMPARE_B = "wb.runs.compare_b"
 COMPARE_METRIC = "wb.runs.compare_metric"
@@ -289,6 +290,18 @@ def watched_run() -> str | None:
 
 def set_watched_run(run_id: str) -> None:
     st.session_state[WATCHED_RUN] = run_id
+
+
+def pick_run_default(ids: list[str], active: str | None) -> None:
+    """Before the Runs page's picker is drawn: move it to the run just started here or on the Issues page (once
+    per run, so another can be picked afterwards; a picker still on the run it started from would never show
+    the new run's card nor rerun the page when it ends); else keep the pick; else the active run."""
+    watched, picked = st.session_state.get(WATCHED_RUN), st.session_state.get(RUN_PICK)
+    if watched in ids and (picked not in ids or st.session_state.get(RUN_FOLLOWED) != watched):
+        st.session_state[RUN_FOLLOWED] = watched
+        st.session_state[RUN_PICK] = watched
+    elif picked not in ids:
+        st.session_state[RUN_PICK] = active if active in ids else ids[0]
 
 
 def set_flash(text: str) -> None:

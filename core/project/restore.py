@@ -180,8 +180,27 @@ def restore_project(
             summary.written += 1
         if callbacks is not None:
             callbacks.on_progress(progress=(step + 1) / len(plan), message="restoring", step=step + 1, steps=len(plan))
+    _note_backup(root, folder, manifest)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _note_backup(root: Path, folder: Path, manifest: dict) -> None:
+    """The restored project's "last backed up" is the backup it came from (its files are as they were then),
+    so the sidebar does not call a project fresh from its backup never backed up."""
+    from datetime import datetime
+
+    from core.io.atomic import write_json_atomic
+    from core.project.backup_status import RECORD
+
+    work = root / WORK_DIR
+    try:
+        created = datetime.fromisoformat(str(manifest.get("created_at", "")))
+    except ValueError:
+        return
+    if work.is_dir():
+        record = {"folder": str(folder), "created_at": created.isoformat(), "time": created.timestamp()}
+        write_json_atomic(work / RECORD, {**record, "restored": True})
 
 
 def _restore_file(folder: Path, entry: dict, target: Path) -> None:

@@ -16,7 +16,7 @@ from core.labels.decisions import current_decisions, record_decision
 from core.labels.versions import export_version, versions_table
 from core.project.backup import backup_project
 from core.project.backup_manifest import BackupError
-from core.project.backup_status import backup_target, last_backup, work_since
+from core.project.backup_status import backup_target, backup_warning, last_backup, work_since
 from core.project.dataset import load_dataset
 from core.project.layout import open_layout
 from core.project.restore import restore_project
@@ -148,6 +148,9 @@ def test_restore_into_an_empty_folder_brings_back_every_run_decision_and_version
     assert versions_table(restored)["version"].tolist() == [1]
     assert load_dataset(target).report.usable
     assert not (target / ".workbench" / "cache" / "thumbs.bin").exists()
+    # its last backup is the one it came from: the sidebar neither says "never" nor warns
+    assert last_backup(restored)["folder"] == str((tmp_path / "backups" / "project").resolve())
+    assert backup_warning(restored) is None
 
 
 def test_restore_with_images_gives_a_usable_project(layout, tmp_path):

@@ -4,7 +4,7 @@
     projection_file(cache_dir, run_dir, params) -> path of its cache   keyed by embeddings + params
     start_projection(run_dir, out, params)      -> launches the job    core.runs.jobs.start_once
     python -m core.embeddings.projection_job --warm            compiles UMAP once per machine (a setup step)
-    start_warm_up()                             the same, detached, unless done for these versions
+    start_warm_up()                             the same, detached, after WARM_AFTER_S at nice 10, unless done
                                                 (the app calls it once per server process, so the
                                                 first map a user asks for does not pay for it)
     read_projection(out) / projection_status(out)                      what the page polls and reads
@@ -262,8 +262,14 @@ def start_warm_up() -> bool:
     if is_warm():
         return False
     env = numba_env()
-    spawn(JOB_MODULE, ["--warm"], log=Path(env["NUMBA_CACHE_DIR"]) / "warm.log", env=env, name="reap-umap-warm-up")
+    after = ["--after", str(WARM_AFTER_S)]  # the first page a user opens gets the cores first
+    spawn(
+        JOB_MODULE, ["--warm", *after], log=Path(env["NUMBA_CACHE_DIR"]) / "warm.log", env=env, name="reap-umap-warm-up"
+    )
     return True
+
+
+WARM_AFTER_S = 20  # a background warm-up waits this long, then compiles at a low priority (nice 10)
 
 
 def warm_up() -> float:
@@ -284,9 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out")
     parser.add_argument("--params", default="{}", help="ProjectionParams as JSON")
     parser.add_argument("--warm", action="store_true", help="only compile and cache UMAP's code on this machine")
+    parser.add_argument(
+        "--after", type=float, default=0.0, help="with --warm: wait this many seconds, then compile at nice 10"
+    )
     args = parser.parse_args(argv)
     if not args.warm and not (args.run_dir and args.out):
         parser.error("--run-dir and --out are required (or --warm)")
+    if args.warm and args.after > 0:  # started by a server: its first page view must not share the CPU with numba
+        time.sleep(args.after)
+        os.nice(10)
     prepare_numba()
     if args.warm:
         seconds = warm_up()

@@ -197,7 +197,7 @@ def test_the_app_starts_one_umap_warm_up_per_machine_and_versions(
         assert not at.exception
     assert len(launched) == 1
     command, kwargs = launched[0]
-    assert command[1:] == ["-m", "core.embeddings.projection_job", "--warm"]
+    assert command[1:] == ["-m", "core.embeddings.projection_job", "--warm", "--after", str(proj.WARM_AFTER_S)]
     assert kwargs["start_new_session"] is True and "shell" not in kwargs
     assert kwargs["env"]["NUMBA_CACHE_DIR"] == str(workbench_home / "numba-cache")
 

@@ -39,6 +39,8 @@ table.insert(0, "active", table["run_id"] == active)
 table.insert(1, "pinned", table["run_id"] == pinned)
 table["name"] = [display_name(r.run_dir) for r in runs]
 table["created_at"] = pd.to_datetime(table["created_at"], errors="coerce", utc=True)
+for column in ("oof_macro_f1", "test_macro_f1", "duration_s", "folds"):  # a run without a score: blank, not "None"
+    table[column] = pd.to_numeric(table[column], errors="coerce")
 # Chosen for a 1,400 px window with the sidebar open (about 920 px of table): what tells runs apart and their
 # scores come first and fit; how each was made (model, recipe, folds, time, created) follows, scrolled to.
 COLUMNS = {

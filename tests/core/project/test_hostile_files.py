@@ -100,7 +100,9 @@ def test_the_image_index_lists_a_fifo_a_socket_and_a_folder_named_like_images_as
     Image.new("RGB", (8, 8)).save(train / "folder.png" / "inner.png")
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(train / "sock.png"))
-        index = _finishes(lambda: scan_images([("train", train)], tmp_path / "cache", workers=1), fifos=(train / "pipe.jpg",))
+        index = _finishes(
+            lambda: scan_images([("train", train)], tmp_path / "cache", workers=1), fifos=(train / "pipe.jpg",)
+        )
     errors = dict(zip(index["name"], index["error"], strict=True))
     assert errors == {
         "folder.png": "train/folder.png: not a regular file (a folder); not read",

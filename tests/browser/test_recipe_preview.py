@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from core.project.demo import build_demo
 from tests.support.apphelpers import OUTPUT, running_app
@@ -24,11 +25,19 @@ def recipes_app(tmp_path_factory):
 
 def settled_pixels(locator, *, timeout_s: float = 30, different_from: bytes | None = None) -> bytes:
     """A screenshot of `locator` once two in a row are the same (the table's images are drawn on a canvas,
-    asynchronously) and, when given, different from `different_from`."""
+    asynchronously) and, when given, different from `different_from`. A rerun may replace the table while it
+    is being shot ("not attached to the DOM"): the locator finds the new one on the next try."""
     deadline = time.monotonic() + timeout_s
     previous = b""
     while True:
-        shot = locator.screenshot()
+        try:
+            shot = locator.screenshot()
+        except PlaywrightError as exc:
+            if "not attached" not in str(exc) or time.monotonic() > deadline:
+                raise
+            previous = b""
+            locator.page.wait_for_timeout(200)
+            continue
         if shot == previous and shot != different_from:
             return shot
         if time.monotonic() > deadline:

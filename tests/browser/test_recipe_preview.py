@@ -52,7 +52,8 @@ def test_changing_a_step_parameter_changes_the_preview(browser, recipes_app):
     page.goto(f"{url}/recipes")
     page.get_by_role("heading", name="Noise recipes").wait_for(timeout=90_000)
     page.get_by_text("light", exact=True).click()  # the preset with few steps
-    page.get_by_text("1. RandomRotate90 · p 1").wait_for(timeout=30_000)
+    # A rerun keeps the previous run's elements on screen until the new ones replace them: `.first` of each.
+    page.get_by_text("1. RandomRotate90 · p 1").first.wait_for(timeout=30_000)
     page.get_by_text("draws in").first.wait_for(timeout=30_000)  # a rerun may briefly show two captions
     preview = page.locator('[data-testid="stDataFrame"]').filter(has_text="draw 1").first
     before = settled_pixels(preview)
@@ -66,7 +67,7 @@ def test_changing_a_step_parameter_changes_the_preview(browser, recipes_app):
     p_slider.focus()
     p_slider.press("End")  # p = 1: every draw gets the noise
     page.get_by_text("unsaved edits").first.wait_for(timeout=30_000)
-    page.get_by_text("4. GaussNoise · p 1").wait_for(timeout=30_000)
+    page.get_by_text("4. GaussNoise · p 1").first.wait_for(timeout=30_000)
     after = settled_pixels(preview, different_from=before)
     assert after != before
     page.screenshot(path=str(OUTPUT / "recipes-after.png"))

@@ -68,6 +68,14 @@ def served(project: Path, home: Path, log: Path):
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+    with supervised(process, url, log):
+        yield url, process
+
+
+@contextmanager
+def supervised(process: subprocess.Popen, url: str, log: Path):
+    """Until the app `process` started answers `url`/_stcore/health (60 s at most; its log in the error
+    otherwise), then the block; the process is stopped afterwards (SIGTERM, SIGKILL after 15 s)."""
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -80,7 +88,7 @@ def served(project: Path, home: Path, log: Path):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"app did not start; log:\n{log.read_text()}")
             time.sleep(0.3)
-        yield url, process
+        yield
     finally:
         if process.poll() is None:
             process.terminate()

@@ -52,6 +52,7 @@ from core.predictions.members import Member, PredictionError
 from core.predictions.members import run_member as read_run_member
 from core.predictions.store import PredictionFile, list_predictions, predictions_dir
 from core.project.dataset import Dataset, dataset_fingerprint, load_dataset
+from core.project.imageindex import read_thumbnail
 from core.project.layout import ProjectLayout
 from core.recipes.fit_cache import FitParams, data_key
 from core.recipes.store import Recipe, RecipeError, RecipeInfo, list_recipes, parse_recipe, recipes_dir
@@ -120,9 +121,10 @@ PIXELATED_BELOW = 160  # smaller images are scaled up without smoothing, so pixe
 
 
 @st.cache_data(show_spinner=False, max_entries=20_000)
-def thumbnail_data_uri(thumb_path: str) -> str:
-    """A thumbnail as a data: URI; the path embeds the file's size and mtime, so it never goes stale."""
-    return "data:image/jpeg;base64," + base64.b64encode(Path(thumb_path).read_bytes()).decode("ascii")
+def thumbnail_data_uri(thumb: str) -> str:
+    """An index row's thumbnail (core.project.imageindex.read_thumbnail) as a data: URI; the reference
+    names a pack made for the file's size and mtime, so it never goes stale."""
+    return "data:image/jpeg;base64," + base64.b64encode(read_thumbnail(thumb)).decode("ascii")
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

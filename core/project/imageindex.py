@@ -1,16 +1,22 @@
 """One pass over the image folders: header, full decode check and thumbnail, cached per file.
 
 Each image file under train/ and test/ is opened once: its size and mode are read, it is decoded
-completely (so truncated or corrupt files are found and named), and a small JPEG thumbnail is
-written to `.workbench/cache/thumbs/`. The results are kept in `.workbench/cache/image_index.parquet`
-keyed by (split, name, size in bytes, mtime): a file that has not changed is never opened again,
-and a changed file gets a new thumbnail key, so the gallery never shows a stale picture.
+completely (so truncated or corrupt files are found and named), and a small JPEG thumbnail is made.
+Thumbnails are packed: the JPEGs of up to PACK_IMAGES images go into one file under
+`.workbench/cache/thumbs/<px>/packs/` (creating 200,000 small files costs the kernel more than decoding
+the images), and an index row's `thumb` is a reference "<pack path>#<offset>+<length>" that
+`read_thumbnail` reads. The results are kept in `.workbench/cache/image_index.parquet` keyed by
+(split, name, size in bytes, mtime): a file that has not changed is never opened again, and a changed
+file gets a new thumbnail in a new pack, so the gallery never shows a stale picture. Packs no row
+refers to any more are deleted once they are an hour old (another process may be writing its index).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +43,8 @@ if TYPE_CHECKING:  # only the type: core.runs' table of contents imports this pa
     from core.runs.progress import Callbacks
 
 THUMB_PX = 160
+PACK_IMAGES = 256  # thumbnails per pack file
+STALE_PACK_S = 3600  # an unreferenced pack younger than this may belong to an index being written
 
 
 INDEX_FILE = "image_index.parquet"
@@ -55,14 +63,54 @@ class _Job:
     path: str
     size: int
     mtime_ns: int
-    thumb_path: str
     thumb_px: int
     max_pixels: int
+
+
+@dataclass(frozen=True)
+class _Pack:
+    """A worker's unit: the images whose thumbnails go into one pack file."""
+
+    path: str
+    jobs: tuple[_Job, ...]
 
 
 def thumb_key(split: str, name: str, size: int, mtime_ns: int, thumb_px: int) -> str:
     """Cache key of one thumbnail; changes whenever the file's size or modification time does."""
     return hashlib.sha1(f"{split}/{name}|{size}|{mtime_ns}|{thumb_px}".encode()).hexdigest()[:24]
+
+
+def _pack_ref(pack: str, offset: int, length: int) -> str:
+    return f"{pack}#{offset}+{length}"
+
+
+def _split_ref(ref: str) -> tuple[str, int, int] | None:
+    """(pack path, offset, length) of a pack reference; None for a plain file path (an older index)."""
+    path, sep, span = ref.rpartition("#")
+    offset, plus, length = span.partition("+")
+    if not sep or not plus or not offset.isdigit() or not length.isdigit():
+        return None
+    return path, int(offset), int(length)
+
+
+def thumb_file(ref: str) -> str:
+    """The file holding the thumbnail `ref` (a pack, or the thumbnail itself in an older index)."""
+    parts = _split_ref(ref)
+    return parts[0] if parts else ref
+
+
+def read_thumbnail(ref: str) -> bytes:
+    """The JPEG bytes of an index row's `thumb`; OSError when its file is gone or cut short."""
+    parts = _split_ref(ref)
+    if parts is None:
+        return Path(ref).read_bytes()
+    path, offset, length = parts
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    if len(data) != length:
+        raise OSError(f"thumbnail pack {shown(path, 300)} is cut short")
+    return data
 
 
 def list_image_files(folder: Path) -> list[tuple[str, os.stat_result]]:
@@ -128,8 +176,9 @@ def _error_row(split: str, name: str, stat: os.stat_result, error: str) -> dict:
     }
 
 
-def _process(job: _Job) -> dict:
-    """Decode one image completely and write its thumbnail; never raises for a bad image."""
+def _process(job: _Job) -> tuple[dict, bytes]:
+    """Decode one image completely and make its JPEG thumbnail: (index row without `thumb`, JPEG bytes,
+    empty for an image that cannot be used); never raises for a bad image."""
     from PIL import Image
 
     row = {
@@ -151,45 +200,86 @@ def _process(job: _Job) -> dict:
         )
     except ImageError as exc:
         row["error"] = str(exc).replace(job.path, f"{job.split}/{job.name}")
-        return row
+        return row, b""
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image, not a crash
         row["error"] = f"{job.split}/{job.name}: corrupt or unreadable image: {exc}"
-        return row
+        return row, b""
     row["width"], row["height"], row["mode"], row["format"] = header
     if row["format"] != "JPEG":  # decoded at full size: its size is the upright one, whatever the header said
         row["width"], row["height"] = image.size
     image.thumbnail((job.thumb_px, job.thumb_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    thumb = Path(job.thumb_path)
-    if not thumb.parent.is_dir():  # scan_images makes the 256 folders first; a cache cleared meanwhile
-        thumb.parent.mkdir(parents=True, exist_ok=True)
-    # A rebuildable cache written by the thousand: atomic (a gallery never shows half a picture), no fsync.
-    with atomic_write(thumb, "wb", durable=False) as handle:
-        image.save(handle, format="JPEG", quality=85)
-    row["thumb"] = job.thumb_path
-    return row
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return row, buffer.getvalue()
 
 
-def _run_jobs(jobs: list[_Job], *, workers: int, callbacks: Callbacks | None) -> list[dict]:
+def _process_pack(pack: _Pack) -> list[dict]:
+    """Index the images of one pack and write their thumbnails into it, in one file: the index rows."""
+    rows: list[dict] = []
+    data = bytearray()
+    for job in pack.jobs:
+        row, jpeg = _process(job)
+        if jpeg:
+            row["thumb"] = _pack_ref(pack.path, len(data), len(jpeg))
+            data += jpeg
+        rows.append(row)
+    if data:
+        path = Path(pack.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A rebuildable cache: atomic (a gallery never shows half a picture), no fsync.
+        with atomic_write(path, "wb", durable=False) as handle:
+            handle.write(data)
+    return rows
+
+
+def _packs(jobs: list[_Job], folder: Path) -> list[_Pack]:
+    """`jobs` in packs of PACK_IMAGES, each named by its images' thumbnail keys (the same images, the same pack)."""
+    packs = []
+    for start in range(0, len(jobs), PACK_IMAGES):
+        part = tuple(jobs[start : start + PACK_IMAGES])
+        digest = hashlib.sha1()
+        for job in part:
+            digest.update(thumb_key(job.split, job.name, job.size, job.mtime_ns, job.thumb_px).encode())
+        packs.append(_Pack(path=str(folder / f"{digest.hexdigest()[:24]}.pack"), jobs=part))
+    return packs
+
+
+def _run_jobs(jobs: list[_Job], packs_dir: Path, *, workers: int, callbacks: Callbacks | None) -> list[dict]:
     total = len(jobs)
     rows: list[dict] = []
+    packs = _packs(jobs, packs_dir)
 
-    def report(done: int) -> None:
+    def report() -> None:
         if callbacks is not None:
+            done = len(rows)
             callbacks.on_progress(progress=done / total, message=PROGRESS_MESSAGE, step=done, steps=total)
 
-    if workers <= 1 or total < 64:
-        for done, job in enumerate(jobs, 1):
-            rows.append(_process(job))
-            if done % 25 == 0 or done == total:
-                report(done)
+    if workers <= 1 or len(packs) == 1:
+        for pack in packs:
+            rows.extend(_process_pack(pack))
+            report()
         return rows
-    chunk = max(8, min(128, total // (workers * 8) or 1))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for done, row in enumerate(pool.map(_process, jobs, chunksize=chunk), 1):
-            rows.append(row)
-            if done % 50 == 0 or done == total:
-                report(done)
+        for part in pool.map(_process_pack, packs):
+            rows.extend(part)
+            report()
     return rows
+
+
+def _remove_unused_packs(packs_dir: Path, index: pd.DataFrame) -> None:
+    """Delete the packs of `packs_dir` no row of `index` refers to, once they are STALE_PACK_S old."""
+    try:
+        entries = list(os.scandir(packs_dir))
+    except OSError:
+        return
+    used = {thumb_file(ref) for ref in index["thumb"].unique() if ref}
+    cutoff = time.time() - STALE_PACK_S
+    for entry in entries:
+        try:
+            if entry.path not in used and entry.name.endswith(".pack") and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+        except OSError:
+            continue  # another process removed it, or it is not ours to remove: the cache stays usable
 
 
 def _load_cached(path: Path) -> pd.DataFrame:
@@ -231,8 +321,10 @@ def _cached_rows(
         rows = np.flatnonzero(usable)
         # The decode limit may be newer than the row: a row over it now is indexed again (and refused).
         within = np.array([pixels[i] * per_pixel[modes[i]] <= images.MAX_DECODED_BYTES for i in rows], dtype=bool)
+        files = {ref: thumb_file(ref) for ref in set(thumbs[rows[within]]) if ref}
+        present = {path: os.path.isfile(path) for path in set(files.values())}  # a few hundred packs
         for i in rows[within]:
-            valid[i] = bool(thumbs[i]) and os.path.isfile(thumbs[i])
+            valid[i] = bool(thumbs[i]) and present[files[thumbs[i]]]
     return merged.loc[valid, INDEX_COLUMNS], [listed[i] for i in np.flatnonzero(~valid)]
 
 
@@ -249,7 +341,7 @@ def scan_images(
     """Index every image in `folders` ((split, folder) pairs), decoding only new or changed files.
 
     Returns one row per file with columns INDEX_COLUMNS: `error` is empty for a usable image,
-    `thumb` the absolute path of its thumbnail. The index is saved back to `cache_dir`.
+    `thumb` a reference to its thumbnail (`read_thumbnail`), holding the absolute path of its pack. The index is saved back to `cache_dir`.
     A symlinked file that resolves outside its folder (and outside `root`, the project, when given),
     a symlink loop, and anything but a regular file (a FIFO, socket, device or folder named like an
     image) are never opened: their rows carry an error instead. A cached usable row is trusted only
@@ -276,26 +368,14 @@ def scan_images(
             path = os.path.join(folder, name)
             listed.append((split, name, int(stat.st_size), int(stat.st_mtime_ns), path))
     hits, missing = _cached_rows(cached, listed)
-    jobs: list[_Job] = []
-    for split, name, size, mtime_ns, path in missing:
-        tkey = thumb_key(split, name, size, mtime_ns, thumb_px)
-        jobs.append(
-            _Job(
-                split=split,
-                name=name,
-                path=path,
-                size=size,
-                mtime_ns=mtime_ns,
-                thumb_path=str(cache_dir / "thumbs" / str(thumb_px) / tkey[:2] / f"{tkey}.jpg"),
-                thumb_px=thumb_px,
-                max_pixels=max_pixels,
-            )
-        )
+    jobs = [
+        _Job(split, name, path, size, mtime_ns, thumb_px=thumb_px, max_pixels=max_pixels)
+        for split, name, size, mtime_ns, path in missing
+    ]
+    packs_dir = cache_dir / "thumbs" / str(thumb_px) / "packs"
     if jobs:
         workers = workers or len(os.sched_getaffinity(0)) or 1
-        for prefix in {Path(job.thumb_path).parent for job in jobs}:  # at most 256: not one mkdir per image
-            prefix.mkdir(parents=True, exist_ok=True)
-        rows.extend(_run_jobs(jobs, workers=workers, callbacks=callbacks))
+        rows.extend(_run_jobs(jobs, packs_dir, workers=workers, callbacks=callbacks))
     parts = [pd.DataFrame(rows, columns=INDEX_COLUMNS)] + ([hits] if hits is not None and len(hits) else [])
     index = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     index = index.astype({"bytes": "int64", "mtime_ns": "int64", "width": "int64", "height": "int64"})
@@ -305,4 +385,5 @@ def scan_images(
         cache_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(index_path, "wb") as handle:
             index.to_parquet(handle, index=False)
+        _remove_unused_packs(packs_dir, index)
     return index

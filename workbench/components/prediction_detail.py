@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.project.dataset import class_label
+from core.project.imageindex import read_thumbnail
 from core.runs.artifacts import RunDamaged
 from core.runs.folder import prob_columns
 from workbench import cache
@@ -133,7 +134,7 @@ def _neighbours(key, *, run_dir: Path, keyed: pd.DataFrame, class_names, images:
     if not cards:
         st.caption("No thumbnails for the neighbours.")
         return
-    # Four to a row: eight st.image calls, each a small cached thumbnail.
+    # Four to a row: eight st.image calls, each a small thumbnail read from its pack.
     for start in range(0, len(cards), 4):
         for column, (thumb, caption) in zip(st.columns(4), cards[start : start + 4]):
-            column.image(thumb, caption=caption, width="stretch")
+            column.image(read_thumbnail(thumb), caption=caption, width="stretch")

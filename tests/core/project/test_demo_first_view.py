@@ -9,7 +9,7 @@ import core.project.demo
 from core.home import ensure_demo_project
 from core.project.dataset import load_dataset
 from core.project.demo import build_demo
-from core.project.imageindex import INDEX_FILE
+from core.project.imageindex import INDEX_FILE, thumb_file
 
 SMALL = {"per_class": 3, "test_fraction": 0.02}  # ~30 train + ~36 test images: indexed in this process
 
@@ -26,7 +26,7 @@ def _assert_ready(root: Path, decoded: list[str]) -> None:
     assert decoded == [], f"the first view decoded {len(decoded)} images the demo build should have indexed"
     assert set(data.images["name"]) == _images(root)
     assert (data.images["error"] == "").all()
-    thumbs = [Path(t) for t in data.images["thumb"]]
+    thumbs = [Path(thumb_file(t)) for t in data.images["thumb"]]
     assert all(t.is_file() and t.is_relative_to(root / ".workbench" / "cache") for t in thumbs)
 
 

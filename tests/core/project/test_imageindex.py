@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
+import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 import core.project.imageindex as imageindex
-from core.project.imageindex import scan_images
+from core.project.imageindex import read_thumbnail, scan_images, thumb_file
 from tests.support.builders import noise_image, rotated_jpeg
 
 # --- the image index ---------------------------------------------------------------------------
@@ -64,10 +66,11 @@ def test_scan_lists_every_image_with_upright_size_and_a_thumbnail(tmp_path, fold
     usable = index.loc[index["error"] == ""]
     assert len(usable) == 7
     for thumb in usable["thumb"]:
-        with Image.open(thumb) as image:
+        with Image.open(io.BytesIO(read_thumbnail(thumb))) as image:
             assert image.format == "JPEG" and max(image.size) <= 160
-    with Image.open(index.loc[("train", "rotated.jpg"), "thumb"]) as thumb:
+    with Image.open(io.BytesIO(read_thumbnail(index.loc[("train", "rotated.jpg"), "thumb"]))) as thumb:
         assert thumb.size[1] > thumb.size[0]  # the thumbnail is upright too
+    assert len({thumb_file(t) for t in usable["thumb"]}) == 1  # seven thumbnails, one file
 
 
 def test_second_scan_decodes_nothing_and_a_rewritten_file_gets_a_new_thumbnail(tmp_path, folders, monkeypatch):
@@ -86,21 +89,58 @@ def test_second_scan_decodes_nothing_and_a_rewritten_file_gets_a_new_thumbnail(t
     third = scan_images(folders, cache, workers=1).set_index("name")
     assert calls == ["train/img_1.png"]
     assert third.loc["img_1.png", "thumb"] != old_thumb
-    assert Path(third.loc["img_1.png", "thumb"]).is_file()
+    assert Path(thumb_file(third.loc["img_1.png", "thumb"])).is_file()
     assert tuple(third.loc["img_1.png", ["width", "height"]]) == (50, 50)
 
 
-def test_a_deleted_thumbnail_is_rebuilt_and_a_removed_file_leaves_the_index(tmp_path, folders, monkeypatch):
+def test_a_deleted_thumbnail_pack_is_rebuilt_and_a_removed_file_leaves_the_index(tmp_path, folders, monkeypatch):
+    monkeypatch.setattr(imageindex, "PACK_IMAGES", 3)
     cache = tmp_path / "cache"
-    first = scan_images(folders, cache, workers=1).set_index("name")
-    Path(first.loc["img_0.png", "thumb"]).unlink()
+    first = scan_images(folders, cache, workers=1).set_index(["split", "name"])
+    pack = thumb_file(first.loc[("train", "img_0.png"), "thumb"])
+    in_pack = sorted(f"{s}/{n}" for (s, n), t in first["thumb"].items() if t and thumb_file(t) == pack)
+    Path(pack).unlink()
     (folders[0][1] / "img_2.png").unlink()
     calls = _count_process(monkeypatch)
     again = scan_images(folders, cache, workers=1).set_index("name")
-    assert calls == ["train/img_0.png"]
-    assert Path(again.loc["img_0.png", "thumb"]).is_file()
+    assert sorted(calls) == [n for n in in_pack if n != "train/img_2.png"]  # that pack's images, no other
+    assert Path(thumb_file(again.loc["img_0.png", "thumb"])).is_file()
     assert "img_2.png" not in again.index
     assert len(scan_images(folders, cache, workers=1)) == len(first) - 1
+
+
+def test_a_pack_no_row_uses_is_removed_once_it_is_stale(tmp_path, folders, monkeypatch):
+    cache = tmp_path / "cache"
+    first = scan_images(folders, cache, workers=1).set_index("name")
+    old = Path(thumb_file(first.loc["img_1.png", "thumb"]))
+    target = folders[0][1] / "img_1.png"
+    noise_image(50, seed=42).save(target)
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 5_000_000_000))
+    scan_images(folders, cache, workers=1)
+    assert old.is_file()  # still used by the other images' rows
+    (folders[0][1] / "img_0.png").unlink()
+    for name in ("img_2.png", "large.jpg", "rotated.jpg", "sub/nested.png"):
+        (folders[0][1] / name).unlink()
+    (folders[1][1] / "t_0.png").unlink()
+    scan_images(folders, cache, workers=1)
+    assert old.is_file()  # unused now, but young: another process may be about to use it
+    stale = time.time() - imageindex.STALE_PACK_S - 60
+    os.utime(old, (stale, stale))
+    (folders[0][1] / "img_1.png").unlink()  # a change, so the index is written again
+    scan_images(folders, cache, workers=1)
+    assert not old.exists()
+
+
+def test_reading_a_thumbnail_from_a_cut_pack_or_an_older_index(tmp_path, folders):
+    index = scan_images(folders, tmp_path / "cache", workers=1)
+    ref = index.loc[index["name"] == "img_0.png", "thumb"].iloc[0]
+    pack = Path(thumb_file(ref))
+    pack.write_bytes(pack.read_bytes()[:10])
+    with pytest.raises(OSError, match="cut short"):
+        read_thumbnail(ref)
+    plain = tmp_path / "old#1+2.jpg"  # an older index held plain paths, '#' and all
+    plain.write_bytes(b"jpeg")
+    assert read_thumbnail(str(plain)) == b"jpeg" and thumb_file(str(plain)) == str(plain)
 
 
 def test_index_refuses_an_oversized_image_without_decoding_it(tmp_path, decoded):

@@ -66,8 +66,8 @@ for note in review.issues.notes:
 if not with_data:
     left, right = st.columns([4, 1])
     left.info(
-        f"Label issues only. Outliers, near duplicates and train/test leakage (cleanlab's Datalab) take minutes on "
-        f"{len(data.train):,} images: run them here, or `workbench issues --project DIR` in a terminal."
+        f"Label issues only. Outliers, near duplicates and train/test leakage (cleanlab's Datalab) take about a "
+        f"minute on {len(data.train):,} images: run them here, or `workbench issues --project DIR` in a terminal."
     )
     if right.button("Find them now", icon=":material/search:"):
         state.request_datalab()

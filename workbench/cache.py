@@ -251,7 +251,7 @@ def _projection(out: str, stamp) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------- label issues
 
-AUTO_DATALAB_ROWS = 20_000  # above this, Datalab (minutes) runs only when asked; label issues always run
+AUTO_DATALAB_ROWS = 20_000  # above this, Datalab (~1 min at 140,000) runs only when asked; label issues always run
 REFERENCES = 4  # confident examples kept per class for the review card
 
 

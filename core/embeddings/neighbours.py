@@ -4,10 +4,13 @@ unit_rows(embeddings)                       rows scaled to unit length (cosine =
 nearest_neighbours(unit, row, k=)           the k most similar rows of one row
 NeighbourIndex.build(embeddings) / .query(row, k=)   the same with bounded memory for large runs
 exact_neighbours(data, k=)                  the k nearest rows of every row (UMAP's input)
+projected_rows(*arrays)                     unit rows projected by one PCA (for large runs)
+approximate_neighbours(unit, k=, sources=)  the k nearest rows of every row, approximately (pynndescent)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +87,28 @@ _FIT_ROWS = 20_000  # rows the projection is fitted on
 _BLOCK = 8192  # rows read from the stored array at a time
 
 
+def projected_rows(*arrays: np.ndarray, dims: int = REDUCED_DIMS, seed: int = 0) -> list[np.ndarray]:
+    """Each of `arrays` ((N_i, D) arrays or memory maps, never copied whole) as unit rows projected to
+    `dims` dimensions and scaled to unit length again, by one PCA of the unit rows fitted on a sample of
+    the first: float32 (N_i, dims) arrays whose dot products approximate the cosine similarities.
+    With D <= dims, just the unit rows."""
+    if arrays[0].shape[1] <= dims:
+        return [unit_rows(array) for array in arrays]
+    from sklearn.decomposition import PCA
+
+    n = len(arrays[0])
+    sample = np.sort(np.random.default_rng(seed).choice(n, size=min(n, _FIT_ROWS), replace=False))
+    pca = PCA(n_components=min(dims, len(sample)), svd_solver="randomized", random_state=seed)
+    pca.fit(unit_rows(arrays[0][sample]))
+    projected = []
+    for array in arrays:
+        rows = np.empty((len(array), pca.n_components_), dtype=np.float32)
+        for start in range(0, len(array), _BLOCK):
+            rows[start : start + _BLOCK] = pca.transform(unit_rows(array[start : start + _BLOCK]))
+        projected.append(unit_rows(rows))
+    return projected
+
+
 @dataclass(frozen=True)
 class NeighbourIndex:
     """Cosine nearest neighbours over a run's embeddings, holding at most ~N x 128 float32 in memory.
@@ -105,15 +130,7 @@ class NeighbourIndex:
             search = unit_rows(embeddings)
             search.flags.writeable = False
             return cls(search=search)
-        from sklearn.decomposition import PCA
-
-        rng = np.random.default_rng(seed)
-        sample = np.sort(rng.choice(n, size=min(n, _FIT_ROWS), replace=False))
-        pca = PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit(unit_rows(embeddings[sample]))
-        search = np.empty((n, dims), dtype=np.float32)
-        for start in range(0, n, _BLOCK):
-            search[start : start + _BLOCK] = pca.transform(unit_rows(embeddings[start : start + _BLOCK]))
-        search = unit_rows(search)
+        search = projected_rows(embeddings, dims=dims, seed=seed)[0]
         search.flags.writeable = False
         return cls(search=search, source=embeddings)
 
@@ -129,3 +146,59 @@ class NeighbourIndex:
         exact = unit_rows(self.source[ordered]) @ unit_rows(self.source[row : row + 1])[0]
         top = np.argsort(-exact, kind="stable")[: min(k, len(ordered))]
         return ordered[top].astype(np.int64), exact[top]
+
+
+def approximate_neighbours(
+    unit: np.ndarray, *, k: int, sources: Sequence[np.ndarray] = (), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar other rows of every row by cosine, approximately: (indices (N, k) int64,
+    cosine distances (N, k) float32, nearest first), for runs too large for a brute-force search.
+
+    unit: (N, d) unit rows, e.g. `projected_rows` of the embeddings (d = 128 keeps the search fast);
+    pynndescent (nearest-neighbour descent, UMAP's own neighbour search) finds the neighbours in them.
+    sources: the rows `unit` was projected from, one array or several stacked (train, then test):
+    the distances are then measured on them, exactly, and the neighbours ordered by them. A projection
+    keeps what most rows share and drops the rest, so its distances make an odd row look ordinary:
+    an outlier search needs the exact ones. Without sources, the distances are those of `unit`.
+    Needs N > k + 1.
+    """
+    from pynndescent import NNDescent
+
+    n = len(unit)
+    if not 1 <= k < n - 1:
+        raise ValueError(f"k must be in 1..{n - 2} (fewer than the other rows), got {k}")
+    if sources and sum(len(source) for source in sources) != n:
+        raise ValueError(f"sources hold {sum(len(s) for s in sources)} rows, unit {n}")
+    graph = NNDescent(unit, n_neighbors=k + 1, metric="euclidean", random_state=seed, low_memory=True)
+    found, euclidean = graph.neighbor_graph
+    # One entry per row leaves: the row itself, or its farthest when exact duplicates pushed it out.
+    itself = found == np.arange(n)[:, None]
+    drop = np.where(itself.any(axis=1), itself.argmax(axis=1), k)
+    keep = np.ones(found.shape, dtype=bool)
+    keep[np.arange(n), drop] = False
+    indices = found[keep].reshape(n, k).astype(np.int64)
+    if not sources:  # unit rows: |a - b|^2 = 2 (1 - cos(a, b))
+        return indices, np.maximum(euclidean[keep].reshape(n, k).astype(np.float32) ** 2 / 2, 0.0)
+    distances = np.empty((n, k), dtype=np.float32)
+    block = max(1, _BLOCK // (4 * k))  # rows per step: the block and its neighbours, ~N x D / 30 floats at most
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        rows = unit_rows(_stacked_rows(sources, np.arange(start, stop)))
+        near = unit_rows(_stacked_rows(sources, indices[start:stop].reshape(-1))).reshape(stop - start, k, -1)
+        distances[start:stop] = 1.0 - np.einsum("bd,bkd->bk", rows, near)
+    order = np.argsort(distances, axis=1, kind="stable")
+    return np.take_along_axis(indices, order, axis=1), np.maximum(np.take_along_axis(distances, order, axis=1), 0.0)
+
+
+def _stacked_rows(sources: Sequence[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """float32 rows `rows` of the arrays `sources` stacked one after the other, without stacking them."""
+    if len(sources) == 1:
+        return np.asarray(sources[0][rows], dtype=np.float32)
+    offsets = np.cumsum([0] + [len(source) for source in sources])
+    part = np.searchsorted(offsets, rows, side="right") - 1
+    out = np.empty((len(rows), sources[0].shape[1]), dtype=np.float32)
+    for number, source in enumerate(sources):
+        mine = part == number
+        if mine.any():
+            out[mine] = source[rows[mine] - offsets[number]]
+    return out

@@ -232,21 +232,32 @@ def _data_issues_of_run(
     rows, vectors = loaded
     train_rows = rows.loc[rows["split"] == "train"]
     position = dict(zip(train_rows["ID"], train_rows.index))
-    keep = [i for i, name in enumerate(ids) if name in position]
+    keep = np.array([i for i, name in enumerate(ids) if name in position], dtype=np.int64)
     if len(keep) < 3:
         return None, f"run {run_dir.name}: too few train embeddings ({len(keep)}) for Datalab"
+    # In the order of the stored rows (the tables are keyed by ID): usually a slice of the memory map, not a copy.
+    at = np.array([position[ids[i]] for i in keep], dtype=np.int64)
+    order = np.argsort(at, kind="stable")
+    keep, at = keep[order], at[order]
     test_rows = rows.loc[rows["split"] == "test"]
     try:
         found = data_issues(
-            np.asarray(vectors[[position[ids[i]] for i in keep]]),
+            _stored_rows(vectors, at),
             labels[keep],
             ids=[ids[i] for i in keep],
-            test_embeddings=np.asarray(vectors[test_rows.index.to_numpy()]) if len(test_rows) else None,
+            test_embeddings=_stored_rows(vectors, test_rows.index.to_numpy()) if len(test_rows) else None,
             test_ids=test_rows["ID"].tolist() if len(test_rows) else None,
         )
     except ImportError as exc:
         return None, f"Datalab is not available ({exc}); install it with `pip install 'cleanlab[datalab]'`"
     return found, ""
+
+
+def _stored_rows(vectors: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Rows `at` of the (memory-mapped) embeddings: a view when they are consecutive, else a copy."""
+    if len(at) and at[-1] - at[0] + 1 == len(at) and np.all(np.diff(at) == 1):
+        return vectors[at[0] : at[-1] + 1]
+    return np.asarray(vectors[at])
 
 
 def _write_cached(folder: Path, result: RunIssues) -> None:

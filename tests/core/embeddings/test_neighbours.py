@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.embeddings.neighbours import NeighbourIndex, nearest_neighbours, unit_rows
+from core.embeddings.neighbours import (
+    NeighbourIndex,
+    approximate_neighbours,
+    nearest_neighbours,
+    projected_rows,
+    unit_rows,
+)
 
 
 def _clustered(n: int = 3000, d: int = 400, clusters: int = 17, seed: int = 0) -> np.ndarray:
@@ -42,3 +48,24 @@ def test_a_large_run_keeps_a_projection_and_finds_the_exact_neighbours_from_the_
         assert np.all(np.diff(sims) <= 1e-6)  # most similar first
         recall.append(len(set(rows) & set(exact_rows)) / 8)
     assert np.mean(recall) >= 0.95, np.mean(recall)
+
+
+def test_approximate_neighbours_of_a_projection_are_measured_on_the_stored_rows():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 1, (6, 48)) * 4
+    latent = rng.normal(0, 1, (900, 5)) @ rng.normal(0, 1, (5, 48))  # like embeddings: few directions matter
+    rows = (centres[rng.integers(0, 6, 900)] + latent + rng.normal(0, 0.05, (900, 48))).astype(np.float32)
+    rows[5] = rows[700]  # an exact duplicate: row 5 leaves itself out, not its copy
+    train, test = rows[:600], rows[600:]
+    unit = np.concatenate(projected_rows(train, test, dims=12))
+    assert unit.shape == (900, 12)
+    indices, distances = approximate_neighbours(unit, k=5, sources=[train, test])
+    assert indices.shape == distances.shape == (900, 5)
+    assert not (indices == np.arange(900)[:, None]).any()
+    assert indices[5, 0] == 700 and distances[5, 0] < 1e-6
+    assert (np.diff(distances, axis=1) >= 0).all()
+    exact = unit_rows(rows)
+    np.testing.assert_allclose(distances, 1 - np.einsum("nd,nkd->nk", exact, exact[indices]), atol=1e-5)
+    truth = np.argsort(-(exact @ exact.T) + 2 * np.eye(900), axis=1)[:, :5]
+    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(indices, truth)])
+    assert recall >= 0.8, recall  # found in 12 of 48 dimensions, still mostly the true neighbours

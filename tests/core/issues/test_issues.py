@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.config import resolve_config
-from core.issues.data_issues import data_issues
+from core.issues.data_issues import EXACT_ROWS, data_issues
 from core.issues.label_issues import CONFIDENT, FILTERS, ISSUE_COLUMNS, RANKED_CALIBRATED, label_issues
 from core.issues.run_issues import issues_for_runs, run_pred_probs
 from core.runs.folder import create_run
@@ -132,11 +132,12 @@ def test_label_issues_refuse_repeated_ids():
         label_issues([0, 1], np.full((2, 2), 0.5), ids=["a", "a"])
 
 
-def test_datalab_finds_planted_duplicates_leakage_outliers_and_the_rare_class():
+@pytest.mark.parametrize("exact_rows", [EXACT_ROWS, 0], ids=["exact-search", "approximate-graph"])
+def test_datalab_finds_planted_duplicates_leakage_outliers_and_the_rare_class(exact_rows):
     labels, train, test = planted_embeddings()
     ids = [f"tr_{i}" for i in range(len(labels))]
     test_ids = [f"te_{i}" for i in range(len(test))]
-    found = data_issues(train, labels, ids=ids, test_embeddings=test, test_ids=test_ids)
+    found = data_issues(train, labels, ids=ids, test_embeddings=test, test_ids=test_ids, exact_rows=exact_rows)
     table = found.table.set_index("ID")
     assert table.loc["tr_10", "is_near_duplicate_issue"] and table.loc["tr_150", "is_near_duplicate_issue"]
     group = table.loc["tr_10", "near_duplicate_group"]

@@ -87,24 +87,10 @@ def _agreement(name: str, features: np.ndarray, labels: np.ndarray, *, train: in
     for flag in ("is_outlier_issue", "is_near_duplicate_issue", "is_leakage_issue"):
         e, a = exact[flag].to_numpy(bool), approx[flag].to_numpy(bool)
         note(f"{name}: {flag}: exact {e.sum():,}, approximate {a.sum():,}, both {(e & a).sum():,}")
-        if e.sum():
-            report(
-                "data_issues",
-                f"{name}: {flag}, recall of the exact flags",
-                (e & a).sum() / e.sum(),
-                "",
-                target=0.9,
-                higher_is_better=True,
-            )
-        if a.sum():
-            report(
-                "data_issues",
-                f"{name}: {flag}, precision vs the exact flags",
-                (e & a).sum() / a.sum(),
-                "",
-                target=0.9,
-                higher_is_better=True,
-            )
+        for what, base in (("recall of the exact flags", e), ("precision vs the exact flags", a)):
+            if base.sum():
+                share = (e & a).sum() / base.sum()
+                report("data_issues", f"{name}: {flag}, {what}", share, "", target=0.9, higher_is_better=True)
     for how, result in found.items():
         table = result.table
         leak_found = table["is_leakage_issue"].to_numpy(bool)[leaked].mean()

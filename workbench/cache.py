@@ -121,10 +121,19 @@ PIXELATED_BELOW = 160  # smaller images are scaled up without smoothing, so pixe
 
 
 @st.cache_data(show_spinner=False, max_entries=20_000)
-def thumbnail_data_uri(thumb: str) -> str:
-    """An index row's thumbnail (core.project.imageindex.read_thumbnail) as a data: URI; the reference
-    names a pack made for the file's size and mtime, so it never goes stale."""
+def _thumbnail_data_uri(thumb: str) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(read_thumbnail(thumb)).decode("ascii")
+
+
+def thumbnail_data_uri(thumb: str) -> str:
+    """An index row's thumbnail (core.project.imageindex.read_thumbnail) as a data: URI, cached; the
+    reference names a pack made for the file's size and mtime, so it never goes stale. "" when its pack
+    is gone or cut short (the cache cleared while the app runs): that card shows no picture, the page
+    carries on, and nothing is cached, so the next scan's thumbnail shows."""
+    try:
+        return _thumbnail_data_uri(thumb)
+    except OSError:
+        return ""
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -39,3 +39,22 @@ def test_overview_of_a_project_with_a_fifo_and_huge_cells_renders_short_warnings
     assert max(len(w) for w in warnings) < 1_000, [len(w) for w in warnings]
     cells = [str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel()]
     assert cells and max(len(c) for c in cells) < 300
+
+
+def test_thumbnails_deleted_while_the_app_runs_leave_empty_cards_not_an_error(tmp_path, monkeypatch):
+    import shutil
+
+    from tests.support.apphelpers import galleries
+    from workbench import cache
+
+    root = build_project(tmp_path)
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state[state.PROJECT] = str(root)
+    at.run()
+    assert all(item["src"].startswith("data:image/jpeg") for item in galleries(at)["overview_train"])
+    shutil.rmtree(root / ".workbench" / "cache" / "thumbs")  # "safe to delete", says DESIGN.md
+    cache._thumbnail_data_uri.clear()  # as a new server process would find it
+    at.run()
+    assert not at.exception
+    assert {item["src"] for item in galleries(at)["overview_train"]} == {""}

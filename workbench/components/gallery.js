@@ -13,7 +13,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   root.innerHTML = items
     .map(
       (it, i) => `<button class="wb-card ${esc(it.tone)}" data-i="${i}" title="${esc(it.title || it.id)}">
-        <img src="${it.src}" alt="${esc(it.id)}" loading="eager" decoding="async"/>
+        ${it.src ? `<img src="${it.src}" alt="${esc(it.id)}" loading="eager" decoding="async"/>` : `<span class="wb-noimg">no thumbnail: rescan</span>`}
         <span class="wb-cap">${esc(it.caption)}</span>
         ${it.sub ? `<span class="wb-sub">${esc(it.sub)}</span>` : ""}
       </button>`

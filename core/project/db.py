@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -191,7 +192,7 @@ def connect(path: str | Path, *, create: bool = True, read_only: bool = False) -
     connection = sqlite3.connect(path, timeout=10.0, isolation_level=None)
     try:
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            _use_wal(connection)
             connection.execute("PRAGMA synchronous=FULL")  # a decision shown as saved survives a power cut
             connection.execute("PRAGMA foreign_keys=ON")
             _quick_check(connection, path)
@@ -209,6 +210,25 @@ def connect(path: str | Path, *, create: bool = True, read_only: bool = False) -
         connection.close()
         raise
     return connection
+
+
+_BUSY_WAIT_S = 10.0
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch the store to WAL. Several connections opening a new store together race for this
+    switch, and SQLite answers the loser SQLITE_BUSY at once, without its busy wait (it would
+    deadlock otherwise), so the switch is retried here for the same 10 s."""
+    deadline = time.monotonic() + _BUSY_WAIT_S
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 _CHECKED: set[tuple[str, int, int]] = set()  # (path, size, mtime) of main files that passed quick_check

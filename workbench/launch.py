@@ -52,6 +52,19 @@ def warm_up(modules: list[str] | None = None) -> list[str]:
     return done
 
 
+def skip_repl_check() -> None:
+    """Spare the first element of this process Streamlit's REPL check.
+
+    The first element a Streamlit process draws checks whether it runs in a REPL, to warn that an app
+    belongs in `streamlit run`: inspect.stack() reads the source of every frame, 0.1-0.15 s on 2 cores,
+    paid before a new user's first view shows anything. This launcher is `streamlit run`, so the warning
+    never applies; Streamlit's own once-per-process flag is set as if it had been shown.
+    """
+    from streamlit import delta_generator
+
+    delta_generator._use_warning_has_been_displayed = True
+
+
 def main() -> None:
     # The server's own modules first, in this thread: the warm-up then only imports what the app
     # needs, in the app's order, so the two threads never hold each other's module locks.
@@ -59,6 +72,7 @@ def main() -> None:
     import streamlit.web.server  # noqa: F401
     from streamlit.web.cli import main as streamlit_main
 
+    skip_repl_check()
     threading.Thread(target=warm_up, name="wb-warm-up-imports", daemon=True).start()
     streamlit_main(prog_name="streamlit")  # reads sys.argv[1:] like `python -m streamlit`
 

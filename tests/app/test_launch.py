@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.cli.project import streamlit_command
 from tests.support.apphelpers import REPO
-from workbench.launch import first_page_modules
+from workbench.launch import first_page_modules, skip_repl_check
 
 
 def test_serve_starts_the_app_through_the_warm_up_launcher(tmp_path):
@@ -38,3 +38,17 @@ def test_the_warm_up_imports_them_without_streamlit_running():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(REPO), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_launcher_spares_the_first_element_streamlit_s_repl_check(monkeypatch):
+    from streamlit import delta_generator, env_util
+
+    calls: list[int] = []
+    monkeypatch.setattr(env_util, "is_repl", lambda: calls.append(1) or False)  # inspect.stack(): 0.1 s
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
+    delta_generator._maybe_print_use_warning()  # what the first element of a process does
+    assert calls == [1]
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
+    skip_repl_check()
+    delta_generator._maybe_print_use_warning()
+    assert calls == [1]  # a Streamlit that renamed its flag would check again here

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.project.demo import build_demo
-from tests.support.apphelpers import OUTPUT, running_app
+from tests.support.apphelpers import OUTPUT, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -47,10 +47,14 @@ def test_upload_two_csvs_save_an_ensemble_and_download_it(browser, compare_app):
     page.get_by_text("Added bob.csv as bob.csv").wait_for(timeout=30_000)
     assert (project / ".workbench" / "predictions" / "alice.csv").is_file()
     page.get_by_role("heading", name="Agreement").wait_for(timeout=30_000)
+    wait_idle(page)  # as a user would: the page has finished drawing before the name is typed
     page.screenshot(path=str(OUTPUT / "compare-members.png"), full_page=True)
 
-    page.get_by_role("textbox", name="Save the ensemble as").fill("team blend")
-    page.get_by_role("textbox", name="Save the ensemble as").press("Enter")
+    name = page.get_by_role("textbox", name="Save the ensemble as")
+    name.fill("team blend")
+    name.press("Enter")
+    wait_idle(page)
+    assert name.input_value() == "team blend"
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved team_blend.csv").wait_for(timeout=30_000)
     with page.expect_download(timeout=30_000) as caught:

@@ -16,7 +16,7 @@ import pytest
 from core.project.demo import build_demo
 from core.project.layout import open_layout
 from core.runs.folder import RunWriter
-from tests.support.apphelpers import OUTPUT, fixture_run, running_app
+from tests.support.apphelpers import OUTPUT, fixture_run, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -106,20 +106,6 @@ def hostile_app(tmp_path_factory):
         _release_fifo(root)
 
 
-def _wait_idle(page, *, quiet_ms: int = 700, timeout_ms: int = 60_000) -> None:
-    """Until the script has been idle for `quiet_ms` (stApp's script state, no skeleton placeholders)."""
-    script = """([quiet]) => {
-        const app = document.querySelector('[data-testid="stApp"]');
-        const state = app ? app.getAttribute('data-test-script-state') : 'initial';
-        const busy = state !== 'notRunning' || document.querySelector('[data-testid="stSkeleton"]') !== null;
-        const now = performance.now();
-        if (busy || window.__wbIdleSince === undefined) { window.__wbIdleSince = busy ? undefined : now; return false; }
-        return now - window.__wbIdleSince > quiet;
-    }"""
-    page.evaluate("() => { window.__wbIdleSince = undefined; }")
-    page.wait_for_function(script, arg=[quiet_ms], timeout=timeout_ms, polling=100)
-
-
 def _screenshot(page, shot: str) -> None:
     """The whole page: Streamlit scrolls inside its main container, so the window is made as tall as it."""
     height = page.evaluate(
@@ -148,14 +134,14 @@ def _check_page(page, name: str, shot: str) -> str:
 def _visit(page, url: str, path: str, root: Path, shot: str) -> str:
     page.goto(f"{url}/{'' if path == 'overview' else path}?project={quote(str(root))}")
     page.get_by_role("heading", name=PAGES[path], exact=True).wait_for(timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
     return _check_page(page, PAGES[path], shot)
 
 
 def _pick_run(page, run_id: str) -> None:
     page.get_by_label("Run", exact=True).click()
     page.get_by_role("option", name=run_id).click()
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def test_every_page_survives_every_fault_at_once(browser, hostile_app):
@@ -187,7 +173,7 @@ def test_the_analysis_pages_on_each_damaged_run(browser, hostile_app, path):
             _pick_run(page, run_id)
             if path == "embeddings" and run_id == EMBEDDINGS:  # the UMAP job fails on it; the page says why
                 page.get_by_text("embeddings.npy is damaged").wait_for(timeout=60_000)
-                _wait_idle(page)
+                wait_idle(page)
             _check_page(page, PAGES[path], f"{path}-{run_id}")
     finally:
         page.close()

@@ -30,7 +30,7 @@ from core.runs.catalog import list_runs
 from core.runs.folder import read_status
 from tests.app.test_analysis import table_of
 from tests.browser.test_analysis import CELL_JS
-from tests.support.apphelpers import OUTPUT, running_app
+from tests.support.apphelpers import OUTPUT, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -242,9 +242,12 @@ def compare_and_ensemble(loop: Loop, runs: list[str]) -> None:
     page.get_by_role("heading", name="Agreement", exact=True).wait_for(timeout=30_000)
     loop.shot("compare-members")
 
+    wait_idle(page)  # as a user would: the page has finished drawing before the name is typed
     name = page.get_by_role("textbox", name="Save the ensemble as")
     name.fill("team blend")
     name.press("Enter")
+    wait_idle(page)
+    assert name.input_value() == "team blend"
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text(re.compile(r"Saved team_blend\.csv: .* vote of alice \(1\), bob \(1\)")).wait_for(timeout=30_000)
     with page.expect_download(timeout=30_000) as caught:

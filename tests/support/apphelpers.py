@@ -109,6 +109,21 @@ def running_app(project: Path, home: Path, log: Path):
 FIXTURE_K = 10  # the demo project's classes
 
 
+def wait_idle(page, *, quiet_ms: int = 700, timeout_ms: int = 60_000) -> None:
+    """Until the script has been idle for `quiet_ms` (stApp's script state, no skeleton placeholders), in a
+    browser test: what a user sees as the page having finished, before typing into it."""
+    script = """([quiet]) => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        const state = app ? app.getAttribute('data-test-script-state') : 'initial';
+        const busy = state !== 'notRunning' || document.querySelector('[data-testid="stSkeleton"]') !== null;
+        const now = performance.now();
+        if (busy || window.__wbIdleSince === undefined) { window.__wbIdleSince = busy ? undefined : now; return false; }
+        return now - window.__wbIdleSince > quiet;
+    }"""
+    page.evaluate("() => { window.__wbIdleSince = undefined; }")
+    page.wait_for_function(script, arg=[quiet_ms], timeout=timeout_ms, polling=100)
+
+
 def fixture_run(layout, *, accuracy: float, seed: int, run_id: str) -> str:
     """A succeeded scan run: predictions right with probability `accuracy`, confidences spread, embeddings by class."""
     from core.analysis.predictions import prediction_table

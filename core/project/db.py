@@ -173,6 +173,9 @@ def _open_error(path: Path, exc: sqlite3.Error) -> Exception:
     return DatabaseError(f"could not open {shown(path, 300)}: {shown(exc, 120)}")
 
 
+_BUSY_WAIT_S = 10.0  # how long a connection waits for another's lock
+
+
 def connect(path: str | Path, *, create: bool = True, read_only: bool = False) -> sqlite3.Connection:
     """Open (creating and migrating as needed) the store at `path`. WAL, foreign keys on, 10 s busy wait.
 
@@ -189,7 +192,7 @@ def connect(path: str | Path, *, create: bool = True, read_only: bool = False) -
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SaveError(path.parent, exc) from exc
-    connection = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    connection = sqlite3.connect(path, timeout=_BUSY_WAIT_S, isolation_level=None)
     try:
         try:
             _use_wal(connection)
@@ -210,9 +213,6 @@ def connect(path: str | Path, *, create: bool = True, read_only: bool = False) -
         connection.close()
         raise
     return connection
-
-
-_BUSY_WAIT_S = 10.0
 
 
 def _use_wal(connection: sqlite3.Connection) -> None:

@@ -13,7 +13,7 @@ def _texts(at) -> str:
     return " ".join(str(element.value) for element in [*at.warning, *at.error, *at.info])
 
 
-def test_rescan_shows_an_image_deleted_on_disk_in_the_same_run(tmp_path, monkeypatch):
+def test_rescan_shows_an_image_broken_on_disk_in_the_same_run(tmp_path, monkeypatch):
     root = build_project(tmp_path)
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
     at = AppTest.from_file(str(APP), default_timeout=60)

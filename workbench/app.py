@@ -16,9 +16,11 @@ import streamlit as st  # noqa: E402
 
 from workbench.cache import warm_umap_once  # noqa: E402
 from workbench.components.exposure import exposure_banner  # noqa: E402
+from workbench.components.gallery import load_gallery_code  # noqa: E402
 from workbench.components.project_picker import project_sidebar  # noqa: E402
 
 st.set_page_config(page_title="Image workbench", page_icon=":material/grid_view:", layout="wide")
+load_gallery_code()  # first, so a new user's browser fetches it while the project loads
 warm_umap_once()
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"

@@ -32,6 +32,11 @@ def gallery_component_key(name: str) -> str:
     return f"wb.gallery.{name}.grid"
 
 
+GALLERY_CODE_LOADER = (
+    "wb-gallery-code-loader"  # the hidden element that fetches the gallery's code (its CSS class: st-key-...)
+)
+
+
 def project_from_command_line(argv: list[str] | None = None) -> str | None:
     """`--project DIR` passed after `--` to `streamlit run workbench/app.py`."""
     args = list(sys.argv if argv is None else argv)

@@ -25,7 +25,29 @@ _component = st.components.v2.component(
     js=(_HERE / "gallery.js").read_text(encoding="utf-8"),
 )
 
+# Mounting any inline component makes the browser fetch Streamlit's component code (BidiComponent and
+# its Arrow chunks, ~200 KB in 5 files). This one draws nothing: once mounted it hides its own element
+# container, so it leaves no gap.
+_LOADER_JS = """export default function ({ parentElement }) {
+  const host = parentElement.getRootNode().host || parentElement;
+  const box = host.closest('[data-testid="stElementContainer"]');
+  if (box) box.style.display = "none";
+}"""
+_code_loader = st.components.v2.component("wb_gallery_code_loader", html="<span hidden></span>", js=_LOADER_JS)
+
 HIDDEN_IN_DETAIL = {"thumb", "caption", "sub", "tone", "path"}
+
+
+def load_gallery_code() -> None:
+    """Have the browser fetch the gallery's front-end code now; the router calls it first thing in every run.
+
+    The browser fetches an element's code only when the element first arrives, over at most 6
+    connections, in the order asked. On a new user's first view the sidebar's and the page's widgets
+    (about 40 small files) were asked for first, and the gallery's code waited 0.4-0.7 s in that queue
+    after its images had arrived (Chromium's resource timing). Drawn before the project is loaded, the
+    code is on its way before any of them. Drawn in every run at the same place, so nothing below it moves.
+    """
+    _code_loader(key=state.GALLERY_CODE_LOADER)
 
 
 def gallery(

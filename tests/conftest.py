@@ -18,6 +18,7 @@ def workbench_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("workbench_home")
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     monkeypatch.setenv("WORKBENCH_WARM_UMAP", "0")  # apps started by tests do not compile UMAP in the background
+    monkeypatch.setenv("WORKBENCH_WARM_PAGES", "0")  # nor import the other pages' modules in a second thread
     monkeypatch.delenv("WORKBENCH_PROJECT", raising=False)
     return home
 

@@ -14,7 +14,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from workbench.cache import warm_umap_once  # noqa: E402
+from workbench.cache import warm_other_pages_once, warm_umap_once  # noqa: E402
 from workbench.components.exposure import exposure_banner  # noqa: E402
 from workbench.components.gallery import load_gallery_code  # noqa: E402
 from workbench.components.project_picker import project_sidebar  # noqa: E402
@@ -52,3 +52,4 @@ navigation = st.navigation(
 exposure_banner(served=Path(sys.argv[0]).resolve() == Path(__file__).resolve())  # sys.argv: `streamlit run` sets it
 project_sidebar()
 navigation.run()
+warm_other_pages_once()  # after the page, so the first view never waits for the other pages' imports

@@ -21,6 +21,7 @@ shared by every session and read-only (nobody may modify them).
     recipe_preview                 train images through a recipe, seeded draws as data: URIs, with the time taken
     preview_thumbnails             real images at the recipe preview's size, as data: URIs
     warm_umap_once                 UMAP's one-time compilation, started once per server process
+    warm_other_pages_once          the other pages' imports, once per server process, after a page was drawn
 """
 
 from __future__ import annotations
@@ -458,6 +459,28 @@ def warm_umap_once() -> bool:
         return start_warm_up()
     except OSError:  # a read-only home: the first map compiles instead, as before
         return False
+
+
+@st.cache_resource(show_spinner=False)
+def warm_other_pages_once() -> bool:
+    """Once per server process, called after a page has been drawn: import in a background thread what the
+    other pages import and the first page does not (workbench.launch.other_page_modules: scikit-learn for
+    the scores, ~1 s on 2 cores), so neither a new user's first view nor the first visit to another
+    page waits for it. WORKBENCH_WARM_PAGES=0 turns it off (the tests do: their imports stay in one thread)."""
+    if os.environ.get("WORKBENCH_WARM_PAGES", "1") == "0":
+        return False
+    threading.Thread(target=_warm_other_pages, name="wb-warm-up-pages", daemon=True).start()
+    return True
+
+
+WARM_PAGES_AFTER_S = 5.0  # the script is done, but the browser is still drawing the first view
+
+
+def _warm_other_pages() -> None:
+    from workbench.launch import other_page_modules, warm_up
+
+    time.sleep(WARM_PAGES_AFTER_S)
+    warm_up(other_page_modules())
 
 
 def fit_data_key(data: Dataset, params: FitParams) -> str:

@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-FIRST_PAGE_FILES = (_HERE / "app.py", _HERE.parent / "pages" / "overview.py")
+PAGES_DIR = _HERE.parent / "pages"
+FIRST_PAGE_FILES = (_HERE / "app.py", PAGES_DIR / "overview.py")
 EXTRA_MODULES = ("pyarrow.parquet",)  # read by the first dataset load (the image index)
 
 
@@ -36,6 +37,13 @@ def first_page_modules(files: tuple[Path, ...] = FIRST_PAGE_FILES) -> list[str]:
                 # `from workbench import state`: a submodule is imported too, not only the package.
                 names += [f"{node.module}.{alias.name}" for alias in node.names]
     return list(dict.fromkeys(n for n in names if n))
+
+
+def other_page_modules() -> list[str]:
+    """The absolute imports of the other pages that the first page does not import (scikit-learn for the
+    scores: ~1 s on 2 cores), for workbench.cache.warm_other_pages_once."""
+    first = set(first_page_modules())
+    return [name for name in first_page_modules(tuple(sorted(PAGES_DIR.glob("*.py")))) if name not in first]
 
 
 def warm_up(modules: list[str] | None = None) -> list[str]:

@@ -1,9 +1,11 @@
-"""workbench.launch: `workbench serve` starts Streamlit with the first page's imports warmed in the background."""
+"""workbench.launch: `workbench serve` starts Streamlit with the first page's imports warmed in the background;
+the other pages' imports follow once a page was drawn (workbench.cache.warm_other_pages_once)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from core.cli.project import streamlit_command
@@ -52,3 +54,41 @@ def test_the_launcher_spares_the_first_element_streamlit_s_repl_check(monkeypatc
     skip_repl_check()
     delta_generator._maybe_print_use_warning()
     assert calls == [1]  # a Streamlit that renamed its flag would check again here
+
+
+def test_the_first_page_imports_no_scikit_learn():
+    """scikit-learn (1 s to import on 2 cores) serves the scores of other pages; a new user's first view
+    waited for it while core.analysis imported every module of the package."""
+    code = (
+        "import sys\n"
+        "from workbench.launch import warm_up\n"
+        "warm_up()\n"
+        "heavy = [m for m in ('sklearn', 'scipy', 'cleanlab', 'torch', 'timm', 'umap') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(REPO), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_other_pages_imports_are_warmed_once_after_a_page_was_drawn(monkeypatch):
+    from workbench import cache, launch
+
+    warmed: list[list[str]] = []
+    monkeypatch.setattr(launch, "warm_up", lambda modules=None: warmed.append(modules) or [])
+    monkeypatch.setattr(cache, "WARM_PAGES_AFTER_S", 0.0)
+    cache.warm_other_pages_once.clear()
+    try:
+        assert cache.warm_other_pages_once() is False  # WORKBENCH_WARM_PAGES=0 (conftest): tests stay single-threaded
+        cache.warm_other_pages_once.clear()
+        monkeypatch.setenv("WORKBENCH_WARM_PAGES", "1")
+        assert cache.warm_other_pages_once() is True
+        assert cache.warm_other_pages_once() is True  # once per process: no second thread
+        deadline = time.monotonic() + 30
+        while not warmed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        cache.warm_other_pages_once.clear()
+    assert len(warmed) == 1
+    assert "core.analysis.scores" in warmed[0]  # scikit-learn, which the first page no longer imports
+    assert not set(warmed[0]) & set(launch.first_page_modules())

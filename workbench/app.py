@@ -21,7 +21,6 @@ from workbench.components.project_picker import project_sidebar  # noqa: E402
 
 st.set_page_config(page_title="Image workbench", page_icon=":material/grid_view:", layout="wide")
 load_gallery_code()  # first, so a new user's browser fetches it while the project loads
-warm_umap_once()
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
@@ -52,4 +51,6 @@ navigation = st.navigation(
 exposure_banner(served=Path(sys.argv[0]).resolve() == Path(__file__).resolve())  # sys.argv: `streamlit run` sets it
 project_sidebar()
 navigation.run()
-warm_other_pages_once()  # after the page, so the first view never waits for the other pages' imports
+# Background work starts after the page, so a new user's first view does not share the CPU with it:
+warm_umap_once()  # a process that imports for 0.6 s, then waits 20 s
+warm_other_pages_once()

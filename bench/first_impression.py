@@ -1,7 +1,7 @@
 """A new user's first impression: fresh demo -> app started -> Chromium opens Overview -> first image.
 
     .venv/bin/python bench/first_impression.py [--rounds 3] [--variants before,indexed,serve]
-        [--no-umap-warm] [--floor] [--breakdown]
+        [--against REV] [--no-umap-warm] [--floor] [--breakdown]
 
 Each round uses a brand-new WORKBENCH_HOME (a temporary folder), so nothing is cached from before:
   1. the demo is built the way `workbench serve` builds it (core.home.ensure_demo_project, in its own
@@ -18,6 +18,9 @@ Variants, interleaved round by round so they share the machine's load:
   indexed  the demo as built now (index + thumbnails written by the build), `streamlit run`
   serve    the demo as built now, started with `workbench serve`'s command line
            (core.cli.project.streamlit_command: workbench.launch warms the first page's imports)
+`--against REV` (e.g. HEAD~1) adds `serve@REV`: the same as `serve`, but the app of git revision REV (exported
+to a temporary folder), alternated round by round with this tree's (old, new, new, old, ...). The machine's
+speed drifts within an hour, so a change is judged by such an A/B, never by two runs at different times.
 The UMAP warm-up (workbench.cache.warm_umap_once) runs as it does for a user, in the background on
 the first page view, unless --no-umap-warm. `--floor`: a blank Streamlit app in a second tab (what
 Streamlit itself takes). `--breakdown`: where a fresh process's first view spends its time (imports,
@@ -28,11 +31,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.request
@@ -109,7 +114,7 @@ MILESTONES_JS = r"""
 
 
 @contextlib.contextmanager
-def served(home: Path, *, env: dict[str, str], plain: bool) -> Iterator[str]:
+def served(home: Path, *, env: dict[str, str], plain: bool, tree: Path = REPO) -> Iterator[str]:
     """The app as `workbench serve` starts it on the demo (core.cli.project.streamlit_command), or with
     `plain`, as `streamlit run workbench/app.py` with no --project (the app then opens the demo itself)."""
     if plain:
@@ -120,8 +125,10 @@ def served(home: Path, *, env: dict[str, str], plain: bool) -> Iterator[str]:
 
     port = free_port()
     command = streamlit_command(home / "demo", port=port, host="127.0.0.1")
+    command[4] = str(tree / "workbench" / "app.py")  # `-m workbench.launch run APP`: another tree's app (--against)
+    env = {**os.environ, **env, "PYTHONPATH": str(tree)}  # that tree's packages, ahead of the installed ones
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -171,15 +178,15 @@ VARIANTS = {
 }
 
 
-def one_round(home: Path, *, variant: str, warm_umap: bool) -> dict[str, float]:
-    launcher, keep_index = VARIANTS[variant]
+def one_round(home: Path, *, variant: str, warm_umap: bool, tree: Path = REPO) -> dict[str, float]:
+    launcher, keep_index = VARIANTS[variant.split("@")[0]]
     figures = {"demo build": build_demo_in(home)}
     if not keep_index:
         shutil.rmtree(home / "demo" / ".workbench")
     env = {"WORKBENCH_HOME": str(home), "WORKBENCH_WARM_UMAP": "1" if warm_umap else "0"}
     os.environ.pop("WORKBENCH_PROJECT", None)
     start = time.perf_counter()
-    with served(home, env=env, plain=not launcher) as url:
+    with served(home, env=env, plain=not launcher, tree=tree) as url:
         figures["server start"] = time.perf_counter() - start
         with chromium_page() as page:
             page.add_init_script(MILESTONES_JS)
@@ -247,12 +254,20 @@ print(t1 - t0, t2 - t1, t4 - t3, t5 - t4, int(had_index))
     report(BENCH, "  second load_dataset (index on disk)", second_load_s, "s")
 
 
+def export_revision(rev: str, into: Path) -> Path:
+    """The files of git revision `rev` of this repository, written under `into` (git archive, no shell)."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def report_variant(variant: str, rounds: list[dict[str, float]]) -> None:
     def mid(key: str) -> float:
         return median([r[key] for r in rounds])
 
     print(f"  [{variant}] {len(rounds)} round(s), medians:", flush=True)
-    target = TARGET_FIRST_IMAGE_S if variant == "serve" else None
+    target = TARGET_FIRST_IMAGE_S if variant == "serve" else None  # the target is for this tree's app
     report(BENCH, f"[{variant}] demo build (before the app starts)", mid("demo build"), "s")
     report(BENCH, f"[{variant}] server start -> healthy", mid("server start"), "s")
     report(BENCH, f"[{variant}] page opened -> first gallery image visible", mid("first image"), "s", target=target)
@@ -263,11 +278,26 @@ def report_variant(variant: str, rounds: list[dict[str, float]]) -> None:
             report(BENCH, f"  [{variant}] {key.strip()} visible (s after navigation)", mid(key), "s")
 
 
+def run_rounds(variants: list[str], trees: dict[str, Path], *, rounds: int, warm_umap: bool) -> dict[str, list]:
+    """`rounds` fresh rounds of each variant, interleaved, the order flipped every round (a, b, b, a, ...)."""
+    results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+    for n in range(rounds):
+        for variant in variants if n % 2 == 0 else variants[::-1]:
+            with temp_dir("wb-first-") as home:
+                figures = one_round(home, variant=variant, warm_umap=warm_umap, tree=trees[variant])
+            results[variant].append(figures)
+            note(f"round {n + 1} [{variant}]: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in figures.items()))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1, help="fresh homes per variant (medians reported)")
     parser.add_argument(
         "--variants", default="serve", help=f"comma-separated, interleaved round by round: {', '.join(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--against", metavar="REV", help="also `serve@REV`: git revision REV's app, alternated with this one"
     )
     parser.add_argument("--no-umap-warm", action="store_true", help="no background UMAP compilation")
     parser.add_argument("--breakdown", action="store_true", help="also time the server's first view step by step")
@@ -277,14 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         parser.error(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
-    note(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
-    for n in range(args.rounds):
-        for variant in variants:
-            with temp_dir("wb-first-") as home:
-                figures = one_round(home, variant=variant, warm_umap=not args.no_umap_warm)
-            results[variant].append(figures)
-            note(f"round {n + 1} [{variant}]: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in figures.items()))
+    with contextlib.ExitStack() as stack:
+        trees = {variant: REPO for variant in variants}
+        if args.against:
+            trees[f"serve@{args.against}"] = export_revision(args.against, stack.enter_context(temp_dir("wb-rev-")))
+            variants = list(trees)
+        note(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        results = run_rounds(variants, trees, rounds=args.rounds, warm_umap=not args.no_umap_warm)
     for variant in variants:
         report_variant(variant, results[variant])
     note(f"load average now {os.getloadavg()[0]:.2f}")

@@ -3,13 +3,10 @@ the other pages' imports follow once a page was drawn (workbench.cache.warm_othe
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from core.cli.project import streamlit_command
-from tests.support.apphelpers import REPO
+from tests.support.apphelpers import in_fresh_python
 from workbench.launch import first_page_modules, skip_repl_check
 
 
@@ -38,8 +35,7 @@ def test_the_warm_up_imports_them_without_streamlit_running():
         "assert 'workbench.components.data_overview' in done and 'plotly.express' in sys.modules, done\n"
         "assert not missing, missing\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(REPO), capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    in_fresh_python(code)
 
 
 def test_the_launcher_spares_the_first_element_streamlit_s_repl_check(monkeypatch):
@@ -66,8 +62,7 @@ def test_the_first_page_imports_no_scikit_learn():
         "heavy = [m for m in ('sklearn', 'scipy', 'cleanlab', 'torch', 'timm', 'umap') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(REPO), capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    in_fresh_python(code)
 
 
 def test_the_other_pages_imports_are_warmed_once_after_a_page_was_drawn(monkeypatch):

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -107,6 +108,14 @@ def running_app(project: Path, home: Path, log: Path):
 
 
 FIXTURE_K = 10  # the demo project's classes
+
+
+def in_fresh_python(code: str) -> str:
+    """Run `code` in a new interpreter from the repository root (what a test of imports needs: nothing of
+    this process's sys.modules); fails with its stderr unless it exits 0; returns its stdout."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 def wait_idle(page, *, quiet_ms: int = 700, timeout_ms: int = 60_000) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 import core.analysis
-from tests.support.apphelpers import REPO
+from tests.support.apphelpers import in_fresh_python
 
 
 def test_importing_the_overview_tables_does_not_import_scikit_learn():
@@ -21,8 +17,7 @@ def test_importing_the_overview_tables_does_not_import_scikit_learn():
         "from core.analysis.scores import macro_f1 as direct\n"
         "assert macro_f1 is direct and 'sklearn' in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(REPO), capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    in_fresh_python(code)
 
 
 def test_every_listed_entry_point_resolves_and_nothing_else_does():

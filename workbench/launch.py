@@ -6,6 +6,8 @@ Overview waits for every module the router and the default page import (pandas, 
 and widget modules: about 2 s on a small machine) after the page opens. The modules are read from
 the import statements of workbench/app.py and the default page, so the list follows the code.
 A module that fails to import here is left for the page, which shows the error as usual.
+The other pages' modules (other_page_modules: scikit-learn for the scores) are not imported here: the
+app warms them after its first page is drawn (workbench.cache.warm_other_pages_once).
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ def gallery_component_key(name: str) -> str:
     return f"wb.gallery.{name}.grid"
 
 
-GALLERY_CODE_LOADER = (
-    "wb-gallery-code-loader"  # the hidden element that fetches the gallery's code (its CSS class: st-key-...)
-)
+# The hidden element that fetches the gallery's code (workbench.components.gallery.load_gallery_code);
+# its element container carries the CSS class st-key-wb-gallery-code-loader.
+GALLERY_CODE_LOADER = "wb-gallery-code-loader"
 
 
 def project_from_command_line(argv: list[str] | None = None) -> str | None:

@@ -12,6 +12,11 @@ validation scores (and stops early together). Rank 0 alone writes the artifacts,
 callbacks to the parent as marked JSON lines on stdout; the parent replays them onto its own
 Callbacks (status.json, events.jsonl) and passes every other line through to the run's log.
 On the CPU (train.device=cpu) "GPUs" are processes talking over gloo; on CUDA, NCCL.
+
+The end: every rank waits at a barrier until all have finished (rank 0 writes the last fold's files
+after the others are done), then rank 0 relays "finished" and all tear their process group down.
+A rank that crashes after that, while shutting down (gloo can abort in its teardown), cannot have
+touched the run: the parent logs it as a warning and the run succeeds. Any earlier failure fails it.
 """
 
 from __future__ import annotations
@@ -49,10 +54,9 @@ INPUTS_FILE = "inputs.pkl"
 def launch(inputs: RunInputs, callbacks: Callbacks, *, processes: int) -> None:
     """Run `train_folds` on `processes` ranks under torchrun and wait; callbacks arrive as they happen.
 
-    Raises RuntimeError with the ranks' last output lines when any rank fails.
+    Raises RuntimeError with the ranks' last output lines when a rank fails before all finished (`supervise`).
     """
     workdir = Path(tempfile.mkdtemp(prefix="workbench-ddp-"))  # private (0700): holds a pickle
-    proc = None
     try:
         with open(workdir / INPUTS_FILE, "wb") as handle:
             pickle.dump(inputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -73,24 +77,38 @@ def launch(inputs: RunInputs, callbacks: Callbacks, *, processes: int) -> None:
             str(workdir / INPUTS_FILE),
         ]
         callbacks.on_message(f"starting {processes} training processes (torchrun, DDP)")
-        proc = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            errors="replace",
-        )
+        supervise(command, env, callbacks)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def supervise(command: list[str], env: dict[str, str], callbacks: Callbacks) -> None:
+    """Start torchrun (`command`), replay rank 0's relayed callbacks, pass its other lines to the log, wait.
+
+    Raises RuntimeError when it fails before rank 0 relayed "finished"; a failure after that (a rank
+    crashing in its teardown, once every rank passed the final barrier) is logged as a warning.
+    """
+    proc = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        errors="replace",
+    )
+    try:
         tail: collections.deque[str] = collections.deque(maxlen=40)
-        error = None
+        error, finished = None, False
         for line in proc.stdout:
             if line.startswith(MARK):
                 record = json.loads(line[len(MARK) :])
                 if record["call"] == "error":
                     error = record["kwargs"]
+                elif record["call"] == "finished":
+                    finished = True
                 else:
                     getattr(callbacks, record["call"])(**record["kwargs"])
                 continue
@@ -98,18 +116,24 @@ def launch(inputs: RunInputs, callbacks: Callbacks, *, processes: int) -> None:
             print(line, end="", flush=True)  # the job's stdout is the run's log.txt
         code = proc.wait()
         if code != 0:
+            if finished:
+                callbacks.on_message(
+                    f"warning: a training process failed while shutting down (torchrun exit code {code}), after "
+                    "every process had finished training and rank 0 had written the run's files; "
+                    "the run is complete (its log shows the failure)"
+                )
+                return
             if error is not None:
                 raise RuntimeError(f"{error['type']}: {error['message']}")
             raise RuntimeError(f"DDP training failed (torchrun exit code {code}); last lines:\n" + "\n".join(tail))
     finally:
-        if proc is not None and proc.poll() is None:  # cancelled or failed here: stop the ranks too
+        if proc.poll() is None:  # cancelled or failed here: stop the ranks too
             proc.terminate()
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _pythonpath() -> str:
@@ -170,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     callbacks = RelayCallbacks() if rank == 0 else Callbacks()
     try:
         train_folds(inputs, callbacks, rank=rank, world_size=world_size, local_rank=local_rank)
+        # No rank tears down while another still works: rank 0 writes the last fold's files after the others are done.
+        dist.barrier(device_ids=[local_rank] if on_cuda else None)
+        if rank == 0:
+            callbacks.send("finished")
     except Exception as exc:
         if rank == 0:
             callbacks.send("error", type=type(exc).__name__, message=str(exc))

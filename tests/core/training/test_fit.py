@@ -7,6 +7,7 @@ loader workers. The run goes through the job entry point (core.runs.entry.main) 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -384,6 +385,47 @@ def test_ddp_with_two_cpu_processes_writes_the_same_artifacts(
     epochs = read_events(run_dir, kinds=("epoch",))
     assert [(e["fold"], e["epoch"]) for e in epochs] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert json.loads((run_dir / "status.json").read_text())["progress"] == 1.0
+
+
+def _torchrun_stand_in(*lines: str, then: str) -> list[str]:
+    """A command that prints `lines` (relayed callbacks as rank 0 sends them) and then runs `then`."""
+    import sys
+
+    return [sys.executable, "-c", f"import os, sys\nsys.stdout.write({''.join(lines)!r})\nsys.stdout.flush()\n{then}"]
+
+
+def _relayed(call: str, **kwargs) -> str:
+    from core.training.ddp import MARK
+
+    return MARK + json.dumps({"call": call, "kwargs": kwargs}) + "\n"
+
+
+def test_ddp_a_rank_crashing_in_its_teardown_after_finished_does_not_fail_the_run(capsys):
+    from core.training.ddp import supervise
+
+    recorder = Recorder()
+    epoch = _relayed("on_epoch", fold=0, epoch=0, metrics={"val_f1": 0.5})
+    # gloo's teardown on one rank: "terminate called without an active exception", then SIGABRT
+    command = _torchrun_stand_in(
+        epoch, _relayed("finished"), "terminate called without an active exception\n", then="os.abort()"
+    )
+    supervise(command, dict(os.environ), recorder)
+
+    assert recorder.epochs == [{"fold": 0, "epoch": 0, "val_f1": 0.5}]
+    assert len(recorder.messages) == 1 and recorder.messages[0].startswith("warning: a training process failed")
+    assert "terminate called" in capsys.readouterr().out  # the crash stays in the run's log
+
+
+def test_ddp_a_crash_before_finished_fails_the_run_with_the_last_lines():
+    from core.training.ddp import supervise
+
+    command = _torchrun_stand_in(_relayed("on_epoch", fold=0, epoch=0, metrics={}), "rank 1 lost\n", then="os.abort()")
+    with pytest.raises(RuntimeError, match=r"(?s)torchrun exit code -6.*rank 1 lost"):
+        supervise(command, dict(os.environ), Recorder())
+
+    error = _relayed("error", type="ValueError", message="train.csv row 7: no such class")
+    with pytest.raises(RuntimeError, match="^ValueError: train.csv row 7: no such class$"):
+        supervise(_torchrun_stand_in(error, then="sys.exit(1)"), dict(os.environ), Recorder())
 
 
 def test_workbench_predict_reproduces_the_runs_test_probabilities(demo: Path, finished_run: Path, run_cli, tmp_path):

@@ -125,7 +125,8 @@ def served(home: Path, *, env: dict[str, str], plain: bool, tree: Path = REPO) -
 
     port = free_port()
     command = streamlit_command(home / "demo", port=port, host="127.0.0.1")
-    command[4] = str(tree / "workbench" / "app.py")  # `-m workbench.launch run APP`: another tree's app (--against)
+    # `-m workbench.launch run APP ...`: the app of `tree` (another revision's, with --against)
+    command[command.index("run") + 1] = str(tree / "workbench" / "app.py")
     env = {**os.environ, **env, "PYTHONPATH": str(tree)}  # that tree's packages, ahead of the installed ones
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
